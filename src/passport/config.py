@@ -1,0 +1,231 @@
+"""Passport's settings: environment `PASSPORT_*`, `PASSPORT_HOME/passport.toml`, CLI flags.
+
+Precedence, highest first: values passed in code (the CLI's flags), environment variables,
+the TOML file in the home folder, defaults.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_HOME = Path("var")
+SETTINGS_FILE = "passport.toml"
+SECRET_FIELDS = frozenset({"database_url"})
+
+
+class SettingsError(Exception):
+    """A setting is invalid; the message names it and says why, in one line."""
+
+
+def home_from_environment() -> Path:
+    """The Passport home folder as the environment names it (before settings load)."""
+    return Path(os.environ.get("PASSPORT_HOME") or DEFAULT_HOME)
+
+
+class Settings(BaseSettings):
+    """Every setting Passport reads. Field names map to `PASSPORT_<NAME>` variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PASSPORT_",
+        extra="forbid",
+        validate_default=True,
+        frozen=True,
+    )
+
+    home: Path = Field(default=DEFAULT_HOME, description="Folder for the database, keys, certs")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file passport.db in the home"
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Passport's own external address, scheme://host[:port]; "
+        "default from host, port and TLS mode",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `passport run` listens on")
+    port: int = Field(default=8443, ge=1, le=65535, description="Port `passport run` listens on")
+    workers: int = Field(default=1, ge=1, le=256, description="Worker processes")
+    insecure_http: bool = Field(
+        default=False, description="Serve plain HTTP (only behind a TLS-terminating proxy)"
+    )
+    tls_cert: Path | None = Field(default=None, description="PEM certificate; default home/tls")
+    tls_key: Path | None = Field(default=None, description="PEM PKCS#8 key; default home/tls")
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Proxy addresses or networks trusted for X-Forwarded-For/-Proto, "
+        "comma-separated ('*' = any)",
+    )
+    json_max_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest JSON body")
+    soap_max_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest SOAP body")
+    log_format: Literal["console", "json"] = Field(
+        default="console", description="Log rendering: console (development) or json"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(default="info")
+    debug: bool = Field(default=False, description="Show backtraces in SOAP fault details")
+    server_header: bool = Field(default=True, description="Send a Server header naming Passport")
+    db_pool_size: int = Field(default=10, ge=1, le=1000, description="Connections per worker")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = _home_for_sources(init_settings) / SETTINGS_FILE
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be scheme://host[:port] with scheme http or https")
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            raise ValueError("must be scheme://host[:port] with no path, query or user")
+        try:
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError("has an invalid port") from exc
+        netloc = parts.hostname if port is None else f"{_bracket(parts.hostname)}:{port}"
+        if port is None and ":" in parts.hostname:
+            netloc = _bracket(parts.hostname)
+        return f"{parts.scheme}://{netloc}"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        backend = scheme.split("+", 1)[0]
+        if backend not in ("sqlite", "postgresql", "postgres", "mysql", "mariadb"):
+            raise ValueError("must be a sqlite://, postgresql:// or mysql:// URL")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_forwarded(cls, value: str) -> str:
+        for item in (part.strip() for part in value.split(",")):
+            if item and item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{item!r} is not an IP address or network") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _check_tls_pair(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key must be given together")
+        return self
+
+    # Derived values -------------------------------------------------------------
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use: the setting, or the SQLite file in the home."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'passport.db').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """Passport's external origin; links, WSDL addresses and CSRF checks use it."""
+        if self.public_url:
+            return self.public_url
+        scheme = "http" if self.insecure_http else "https"
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a wildcard bind is reached by loopback
+            host = "127.0.0.1"
+        default_port = 80 if self.insecure_http else 443
+        netloc = _bracket(host) if self.port == default_port else f"{_bracket(host)}:{self.port}"
+        return f"{scheme}://{netloc}"
+
+    @property
+    def tls_cert_path(self) -> Path:
+        """The TLS certificate `passport run` serves."""
+        return self.tls_cert or self.home / "tls" / "cert.pem"
+
+    @property
+    def tls_key_path(self) -> Path:
+        """The TLS private key `passport run` serves."""
+        return self.tls_key or self.home / "tls" / "key.pem"
+
+    @property
+    def trusted_proxies(self) -> tuple[str, ...]:
+        """Parsed `forwarded_allow_ips`."""
+        return tuple(part.strip() for part in self.forwarded_allow_ips.split(",") if part.strip())
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings, with secrets (such as a database password) masked."""
+        values: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            values[name] = getattr(self, name)
+        values["database_url"] = mask_url_password(self.effective_database_url)
+        values["public_url"] = self.effective_public_url
+        values["tls_cert"] = self.tls_cert_path
+        values["tls_key"] = self.tls_key_path
+        return values
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _home_for_sources(init_settings: PydanticBaseSettingsSource) -> Path:
+    explicit = init_settings().get("home")
+    if explicit is not None:
+        return Path(explicit)
+    return home_from_environment()
+
+
+def mask_url_password(url: str) -> str:
+    """Replace the password in a database URL with `***`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo = f"{parts.username}:***" if parts.username else ":***"
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{userinfo}@{host}").geturl()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load settings; overrides (CLI flags) win. Raises SettingsError with one clear line."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        raise SettingsError(f"cannot read {SETTINGS_FILE}: {exc}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    location = ".".join(str(part) for part in error["loc"])
+    name = f"PASSPORT_{location.upper()}" if location else "settings"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return f"unknown setting {location!r} in {SETTINGS_FILE}"
+    return f"invalid setting {name}: {message}"

@@ -1,0 +1,1 @@
+"""Identity: applications, users, groups, permissions, sessions. Knows nothing of HTTP."""

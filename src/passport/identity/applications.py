@@ -1,0 +1,170 @@
+"""Applications: the original `application_info` rows, their client secrets and origins."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, bindparam, func, insert, select
+
+from passport.identity.errors import Conflict, InvalidValue, NotFound
+from passport.identity.secrets import new_token, token_hash
+from passport.identity.text import check_name
+from passport.storage.database import Database
+from passport.storage.tables import (
+    APPLICATION_NAME_MAX,
+    ORIGIN_MAX,
+    application_info,
+    application_origin,
+)
+
+PASSPORT_APPLICATION = "Passport"
+
+_lookup_by_name = select(application_info.c.applicationid, application_info.c.name).where(
+    application_info.c.name == bindparam("name")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """An application that uses Passport."""
+
+    id: int
+    name: str
+    origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NewApplication:
+    """An application just created, with its client secret (shown this once)."""
+
+    application: Application
+    secret: str
+
+
+def check_application_name(name: str | None) -> str:
+    """The application name, checked; raises InvalidValue when missing or malformed."""
+    return check_name(
+        name or "", field="name", label="Application name", max_length=APPLICATION_NAME_MAX
+    )
+
+
+def check_origin(origin: str) -> str:
+    """An origin `scheme://host[:port]` (http or https), normalised; else InvalidValue."""
+    parts = urlsplit(origin.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+        or port == -1
+        or len(origin) > ORIGIN_MAX
+    ):
+        raise InvalidValue(
+            f"Origin {origin!r} must be scheme://host[:port] with scheme http or https.",
+            field="origin",
+            value=origin,
+        )
+    host = parts.hostname
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != {"http": 80, "https": 443}[parts.scheme]:
+        netloc = f"{netloc}:{port}"
+    return f"{parts.scheme}://{netloc}"
+
+
+class ApplicationService:
+    """Reads and writes applications."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def find_by_name(self, name: str, connection: Connection | None = None) -> Application | None:
+        """The application with exactly this name, or None. One indexed read."""
+        if connection is None:
+            with self.database.read() as own:
+                return self.find_by_name(name, own)
+        for row in connection.execute(_lookup_by_name, {"name": name}):
+            # MariaDB may compare case-insensitively on an adopted table; names are exact.
+            if row.name == name:
+                return Application(id=row.applicationid, name=row.name)
+        return None
+
+    def get_by_name(self, name: str) -> Application:
+        """The application with this name; NotFound otherwise."""
+        application = self.find_by_name(name)
+        if application is None:
+            raise NotFound(f"Could not find application '{name}'.", field="name", value=name)
+        return application
+
+    def all(self) -> list[Application]:
+        """Every application, by ID, with its origins."""
+        with self.database.read(snapshot=True) as connection:
+            origins: dict[int, list[str]] = {}
+            for row in connection.execute(
+                select(application_origin.c.applicationid, application_origin.c.origin).order_by(
+                    application_origin.c.origin
+                )
+            ):
+                origins.setdefault(row.applicationid, []).append(row.origin)
+            return [
+                Application(
+                    id=row.applicationid,
+                    name=row.name,
+                    origins=tuple(origins.get(row.applicationid, ())),
+                )
+                for row in connection.execute(
+                    select(application_info.c.applicationid, application_info.c.name).order_by(
+                        application_info.c.applicationid
+                    )
+                )
+            ]
+
+    def add(self, name: str, origins: Sequence[str] = ()) -> NewApplication:
+        """Create an application with a new client secret; Conflict if the name is taken."""
+        name = check_application_name(name)
+        checked_origins = sorted({check_origin(origin) for origin in origins})
+        secret = new_token()
+        with self.database.write() as connection:
+            taken = connection.execute(
+                select(application_info.c.name).where(
+                    func.lower(application_info.c.name) == name.lower()
+                )
+            ).first()
+            if taken is not None:
+                raise Conflict(
+                    f"An application named '{taken.name}' already exists.", field="name", value=name
+                )
+            application_id = _insert_application(connection, name, token_hash(secret))
+            if checked_origins:
+                connection.execute(
+                    insert(application_origin),
+                    [{"applicationid": application_id, "origin": o} for o in checked_origins],
+                )
+        return NewApplication(Application(application_id, name, tuple(checked_origins)), secret)
+
+    def ensure_passport(self) -> tuple[Application, bool]:
+        """Make sure the `Passport` row exists; return it and whether it was created now."""
+        existing = self.find_by_name(PASSPORT_APPLICATION)
+        if existing is not None:
+            return existing, False
+        with self.database.write() as connection:
+            application_id = _insert_application(connection, PASSPORT_APPLICATION, None)
+        return Application(application_id, PASSPORT_APPLICATION), True
+
+
+def _insert_application(connection: Connection, name: str, secret_hash: str | None) -> int:
+    result = connection.execute(
+        insert(application_info).values(
+            name=name, secret_hash=secret_hash, created_at=datetime.now(UTC).replace(tzinfo=None)
+        )
+    )
+    (application_id,) = result.inserted_primary_key or (0,)
+    return int(application_id)

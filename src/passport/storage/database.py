@@ -1,0 +1,54 @@
+"""The Database handle: one engine, read and write transactions with the right locking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine
+
+from passport.storage.engine import backend_name, make_engine
+
+
+class Database:
+    """A thin owner of the engine that opens transactions the way each backend needs.
+
+    `read()` serves reads: on PostgreSQL and MariaDB in autocommit (one round trip per
+    statement, no BEGIN/ROLLBACK), with `snapshot=True` inside one repeatable-read
+    transaction; on SQLite in a deferred transaction. `write()` opens a transaction that
+    takes SQLite's write lock at BEGIN, so a read-then-write inside it cannot lose an update.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.backend = backend_name(engine)
+        self._sqlite = self.backend == "sqlite"
+
+    @classmethod
+    def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
+        """Build a Database for a URL, with Passport's engine settings."""
+        return cls(make_engine(url, pool_size=pool_size))
+
+    @contextmanager
+    def read(self, *, snapshot: bool = False) -> Iterator[Connection]:
+        """A connection for reading; with `snapshot`, every statement sees one snapshot."""
+        with self.engine.connect() as connection:
+            if self._sqlite:
+                connection.execution_options(sqlite_begin="DEFERRED")
+            elif snapshot:
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            else:
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+            with connection.begin() as transaction:
+                yield connection
+                transaction.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction, committed at the end unless an exception escapes."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,81 @@
+"""Engines per backend: SQLite (WAL, busy timeout, BEGIN IMMEDIATE), PostgreSQL, MariaDB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+CONNECT_TIMEOUT_S = 5
+
+
+def normalise_url(url: str) -> URL:
+    """Pick Passport's driver for each backend: psycopg 3 and PyMySQL."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    driver = parsed.get_driver_name()
+    if backend in ("postgresql", "postgres") and driver in ("psycopg2", "psycopg", "postgresql"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend in ("mysql", "mariadb") and driver in ("mysqldb", "pymysql", "mysql", "mariadb"):
+        return parsed.set(drivername="mysql+pymysql")
+    return parsed
+
+
+def backend_name(engine: Engine) -> str:
+    """'sqlite', 'postgresql' or 'mysql'."""
+    name = engine.dialect.name
+    return "mysql" if name == "mariadb" else name
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """Create an engine with Passport's connection settings for the URL's backend."""
+    parsed = normalise_url(url)
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        kwargs["connect_args"] = {
+            "check_same_thread": False,
+            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+        }
+        if parsed.database in (None, "", ":memory:"):
+            kwargs["poolclass"] = NullPool
+        engine = create_engine(parsed, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs["pool_size"] = pool_size
+    kwargs["max_overflow"] = pool_size
+    kwargs["pool_recycle"] = 3600
+    if backend in ("postgresql", "postgres"):
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
+    else:
+        kwargs["connect_args"] = {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "charset": "utf8mb4",
+            "init_command": "SET SESSION sql_mode='STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
+        }
+        kwargs["isolation_level"] = "READ COMMITTED"
+    return create_engine(parsed, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling opens a deferred BEGIN late; a deferred
+    # transaction that later writes can lose updates or fail under concurrency. Passport
+    # takes over: autocommit at the driver, and every transaction begins IMMEDIATE, taking
+    # the write lock up front (readers are not blocked under WAL).
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")

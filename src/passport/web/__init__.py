@@ -1,0 +1,1 @@
+"""Starlette routes and middleware that adapt `api/` (and later `soap/`) to HTTP."""
