@@ -7,6 +7,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from granian import Granian
+from granian.constants import HTTPModes, Interfaces, SSLProtocols
+
 from passport.config import Settings
 
 APP_FACTORY = "passport.web.asgi:app_from_environment"
@@ -21,9 +24,6 @@ class ServeError(Exception):
 
 def serve(settings: Settings, *, target: str = APP_FACTORY) -> None:
     """Run the server in the foreground until SIGINT or SIGTERM."""
-    from granian import Granian
-    from granian.constants import HTTPModes, Interfaces, SSLProtocols
-
     cert: Path | None = None
     key: Path | None = None
     if not settings.insecure_http:
