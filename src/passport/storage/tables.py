@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
 )
 
 NAMING_CONVENTION = {
@@ -35,6 +37,11 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 APPLICATION_NAME_MAX = 255
 ORIGIN_MAX = 255
+USERNAME_MAX = 64
+EMAIL_MAX = 254
+DISPLAY_NAME_MAX = 128
+GROUP_NAME_MAX = 64
+PERMISSION_MAX = 128
 
 # The original Passport service's table, kept with its name and columns so that an
 # existing database can be adopted with every row and ID. Passport adds the hashed
@@ -46,6 +53,8 @@ application_info = Table(
     Column("name", String(APPLICATION_NAME_MAX), nullable=False),
     Column("secret_hash", String(64), nullable=True),
     Column("created_at", DateTime(timezone=False), nullable=True),
+    # Whether JSONP answers from this application's origins may carry session-bound data.
+    Column("jsonp_sessions", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_application_info_name", "name"),
     **MYSQL_TABLE_OPTIONS,
 )
@@ -64,5 +73,139 @@ application_origin = Table(
     Column("origin", String(ORIGIN_MAX), nullable=False),
     UniqueConstraint("applicationid", "origin"),
     Index("ix_application_origin_origin", "origin"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Times are stored as naive UTC everywhere: one convention on all three backends.
+
+user_account = Table(
+    "user_account",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(USERNAME_MAX), nullable=False),
+    # NFKC + casefold of the username: the unique key, so 'Alice' and 'ALICE' are one user.
+    Column("username_key", String(USERNAME_MAX * 3), nullable=False),
+    Column("email", String(EMAIL_MAX), nullable=True),
+    Column("display_name", String(DISPLAY_NAME_MAX), nullable=True),
+    Column("password_hash", String(255), nullable=True),
+    Column("locked", Boolean, nullable=False, default=False),
+    # Brute-force guard, updated only by single atomic statements.
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("lockouts", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("last_login_at", DateTime, nullable=True),
+    UniqueConstraint("username_key"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# One-time password-reset tokens, stored as SHA-256.
+password_reset = Table(
+    "password_reset",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("used_at", DateTime, nullable=True),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Login sessions: the browser's cookie (application_id NULL) or an application's token.
+login_session = Table(
+    "login_session",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("user_id", Integer, ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "application_id",
+        Integer,
+        ForeignKey("application_info.applicationid", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+    Column("client_address", String(64), nullable=True),
+    UniqueConstraint("token_hash"),
+    Index("ix_login_session_user_id", "user_id"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Groups are global (scope 'global') or belong to one application (scope 'app:<id>').
+user_group = Table(
+    "user_group",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(GROUP_NAME_MAX), nullable=False),
+    Column("name_key", String(GROUP_NAME_MAX * 3), nullable=False),
+    Column(
+        "application_id",
+        Integer,
+        ForeignKey("application_info.applicationid", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    Column("scope", String(32), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("scope", "name_key"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+group_member = Table(
+    "group_member",
+    metadata,
+    Column("group_id", Integer, ForeignKey("user_group.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_group_member_user_id", "user_id"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# A permission string of one application, granted to a group or to a user ('g:<id>'/'u:<id>').
+permission_grant = Table(
+    "permission_grant",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "application_id",
+        Integer,
+        ForeignKey("application_info.applicationid", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("permission", String(PERMISSION_MAX), nullable=False),
+    Column("subject", String(32), nullable=False),
+    Column("group_id", Integer, ForeignKey("user_group.id", ondelete="CASCADE"), nullable=True),
+    Column("user_id", Integer, ForeignKey("user_account.id", ondelete="CASCADE"), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("application_id", "permission", "subject"),
+    Index("ix_permission_grant_group_id", "group_id"),
+    Index("ix_permission_grant_user_id", "user_id"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Failed-login throttling per client address, in fixed windows; atomic upserts only.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("address", String(64), primary_key=True),
+    Column("window_start", DateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# The append-only audit log: who did what to whom, from where, and whether it succeeded.
+audit_event = Table(
+    "audit_event",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(160), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(255), nullable=False),
+    Column("client_address", String(64), nullable=False),
+    Column("success", Boolean, nullable=False),
+    Column("detail", String(255), nullable=True),
+    Index("ix_audit_event_at", "at"),
     **MYSQL_TABLE_OPTIONS,
 )
