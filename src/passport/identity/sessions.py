@@ -1,0 +1,150 @@
+"""Login sessions: server-side rows holding only a SHA-256 of a 256-bit random token.
+
+A session ends at its absolute timeout, after its idle timeout, on logout, on a password
+change and when its user is locked. Every node sees the same rows: no cache can let a
+revoked session through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
+
+from passport.identity.clock import Clock
+from passport.identity.secrets import new_token, token_hash
+from passport.storage.database import Database
+from passport.storage.tables import login_session, user_account
+
+# last_seen_at is written at most this often per session: reads stay reads.
+TOUCH_INTERVAL = timedelta(seconds=60)
+TOKEN_TEXT_MAX = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A live session and whose it is."""
+
+    id: int
+    user_id: int
+    username: str
+    application_id: int | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A session just created, with its token (given to the client, never stored)."""
+
+    session: Session
+    token: str
+
+
+class SessionService:
+    """Creates, validates and ends sessions."""
+
+    def __init__(
+        self, database: Database, clock: Clock, *, idle: timedelta, absolute: timedelta
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.idle = idle
+        self.absolute = absolute
+        self._lookup = (
+            select(
+                login_session.c.id,
+                login_session.c.user_id,
+                login_session.c.application_id,
+                login_session.c.last_seen_at,
+                login_session.c.expires_at,
+                user_account.c.username,
+            )
+            .join(user_account, user_account.c.id == login_session.c.user_id)
+            .where(
+                login_session.c.token_hash == bindparam("token_hash"),
+                login_session.c.revoked_at.is_(None),
+                user_account.c.locked.is_(False),
+            )
+        )
+
+    def create(
+        self,
+        connection: Connection,
+        user_id: int,
+        username: str,
+        *,
+        application_id: int | None,
+        client_address: str,
+    ) -> NewSession:
+        """A new session in the caller's transaction."""
+        token = new_token()
+        now = self.clock.now()
+        expires = now + self.absolute
+        result = connection.execute(
+            insert(login_session).values(
+                token_hash=token_hash(token),
+                user_id=user_id,
+                application_id=application_id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=expires,
+                client_address=client_address[:64],
+            )
+        )
+        (session_id,) = result.inserted_primary_key or (0,)
+        session = Session(
+            int(session_id), user_id, username, application_id, min(expires, now + self.idle)
+        )
+        return NewSession(session, token)
+
+    def validate(
+        self,
+        token: str | None,
+        *,
+        application_id: int | None = None,
+        connection: Connection | None = None,
+    ) -> Session | None:
+        """The live session for a token (of this application, or the browser's), or None."""
+        if not token or len(token) > TOKEN_TEXT_MAX:
+            return None
+        if connection is None:
+            with self.database.read() as own:
+                return self.validate(token, application_id=application_id, connection=own)
+        row = connection.execute(self._lookup, {"token_hash": token_hash(token)}).first()
+        if row is None or row.application_id != application_id:
+            return None
+        now = self.clock.now()
+        if now >= row.expires_at or now - row.last_seen_at >= self.idle:
+            return None
+        if now - row.last_seen_at >= TOUCH_INTERVAL:
+            self._touch(row.id, row.last_seen_at, now)
+        return Session(
+            row.id,
+            row.user_id,
+            row.username,
+            row.application_id,
+            min(row.expires_at, now + self.idle),
+        )
+
+    def _touch(self, session_id: int, seen: datetime, now: datetime) -> None:
+        # Conditional on the value read, so concurrent touches write once.
+        with self.database.write() as connection:
+            connection.execute(
+                update(login_session)
+                .where(login_session.c.id == session_id, login_session.c.last_seen_at == seen)
+                .values(last_seen_at=now)
+            )
+
+    def end(self, token: str | None, *, application_id: int | None = None) -> Session | None:
+        """End the session a token names; returns it, or None when there was none live."""
+        session = self.validate(token, application_id=application_id)
+        if session is None:
+            return None
+        with self.database.write() as connection:
+            ended = connection.execute(
+                update(login_session)
+                .where(and_(login_session.c.id == session.id, login_session.c.revoked_at.is_(None)))
+                .values(revoked_at=self.clock.now())
+            ).rowcount
+        return session if ended == 1 else None
