@@ -22,19 +22,24 @@ class ServeError(Exception):
     """The server cannot start as configured; the message says why in one line."""
 
 
+def tls_files(settings: Settings) -> tuple[Path | None, Path | None]:
+    """The certificate and key to serve (None, None for plain HTTP); ServeError if missing."""
+    if settings.insecure_http:
+        return None, None
+    cert, key = settings.tls_cert_path, settings.tls_key_path
+    for label, path in (("certificate", cert), ("key", key)):
+        if not path.is_file():
+            raise ServeError(
+                f"TLS {label} {path} not found: run `passport init` or set "
+                "PASSPORT_TLS_CERT and PASSPORT_TLS_KEY (or pass --insecure-http behind "
+                "a TLS-terminating proxy)"
+            )
+    return cert, key
+
+
 def serve(settings: Settings, *, target: str = APP_FACTORY) -> None:
     """Run the server in the foreground until SIGINT or SIGTERM."""
-    cert: Path | None = None
-    key: Path | None = None
-    if not settings.insecure_http:
-        cert, key = settings.tls_cert_path, settings.tls_key_path
-        for label, path in (("certificate", cert), ("key", key)):
-            if not path.is_file():
-                raise ServeError(
-                    f"TLS {label} {path} not found: run `passport init` or set "
-                    "PASSPORT_TLS_CERT and PASSPORT_TLS_KEY (or pass --insecure-http behind "
-                    "a TLS-terminating proxy)"
-                )
+    cert, key = tls_files(settings)
     metrics_dir = Path(tempfile.mkdtemp(prefix="passport-metrics-"))
     # Workers write their samples here and /metrics sums them. prometheus_client reads this
     # at import, so this module must not import it (nor passport.app) before this point.

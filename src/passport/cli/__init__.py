@@ -1,0 +1,1 @@
+"""The `passport` command line: init, run, db, app, check."""
