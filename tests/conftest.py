@@ -8,6 +8,7 @@ an error, never a silent skip; PASSPORT_TEST_BACKENDS narrows the list on purpos
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -18,9 +19,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from passport.app import Services, create_app
+from passport.app import create_app
 from passport.config import Settings
 from passport.identity.applications import ApplicationService
+from passport.identity.clock import Clock
+from passport.services import Services
 from passport.storage.database import Database
 from passport.storage.engine import normalise_url
 from passport.storage.migrate import upgrade
@@ -166,10 +169,32 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(home=tmp_path, database_url=database_url, public_url="https://passport.test")
 
 
+class FakeClock(Clock):
+    """A clock tests move by hand: timeouts are tested without sleeping."""
+
+    def __init__(self) -> None:
+        self.current = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock forward, e.g. advance(minutes=31)."""
+        self.current += timedelta(**delta)
+
+
 @pytest.fixture
-def services(database: Database, applications: ApplicationService) -> Services:
-    """The services an app is built from."""
-    return Services(database=database, applications=applications)
+def clock() -> FakeClock:
+    """The clock the test's services read."""
+    return FakeClock()
+
+
+@pytest.fixture
+def services(
+    database: Database, applications: ApplicationService, settings: Settings, clock: FakeClock
+) -> Services:
+    """The services an app is built from, on the test's database and clock."""
+    return Services.build(database, settings, clock)
 
 
 @pytest.fixture

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from passport import __version__
+from passport.api.account import AccountController
+from passport.api.admin import AdminController
 from passport.api.dispatch import Dispatcher
+from passport.api.guard import Guard
 from passport.api.openapi import build_openapi
 from passport.api.registry import Registry
 from passport.api.service import ServiceController
+from passport.api.sessions import PermissionController, SessionController
 from passport.config import Settings
-from passport.identity.applications import ApplicationService
 from passport.logs import configure_logging
-from passport.storage.database import Database
+from passport.services import Services
 from passport.web.api import EnvelopeEndpoint
 from passport.web.metrics import Metrics
 from passport.web.middleware import ProxyHeadersMiddleware, RequestMiddleware
@@ -27,29 +30,14 @@ from passport.web.ops import MetricsEndpoint, OpenApiEndpoint, Readiness, health
 SERVER_HEADER = f"Passport/{__version__}"
 
 
-@dataclass
-class Services:
-    """The services an app is built from; tests may build their own."""
-
-    database: Database
-    applications: ApplicationService
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Services:
-        """Services on the database the settings name."""
-        database = Database.from_url(
-            settings.effective_database_url, pool_size=settings.db_pool_size
-        )
-        return cls(database=database, applications=ApplicationService(database))
-
-
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
     """The Passport ASGI application for these settings."""
     configure_logging(settings.log_format, settings.log_level)
     services = services or Services.from_settings(settings)
     public_url = settings.effective_public_url
-    registry = Registry([ServiceController(services.applications)])
-    dispatcher = Dispatcher(registry)
+    guard = guard_for(services, public_url)
+    registry = build_registry(settings, services, guard)
+    dispatcher = Dispatcher(registry, guard)
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
@@ -84,3 +72,46 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     app.state.services = services
     app.state.settings = settings
     return app
+
+
+def guard_for(services: Services, public_url: str) -> Guard:
+    """The Guard that checks sessions and origins against Passport's own origin."""
+    parts = urlsplit(public_url)
+    return Guard(
+        services.database,
+        services.sessions,
+        services.applications,
+        f"{parts.scheme}://{parts.netloc}",
+    )
+
+
+def build_registry(settings: Settings, services: Services, guard: Guard) -> Registry:
+    """Every controller of the envelope API."""
+    return Registry(
+        [
+            ServiceController(services.applications),
+            AccountController(
+                database=services.database,
+                guard=guard,
+                login=services.login,
+                users=services.users,
+                self_registration=settings.self_registration,
+            ),
+            SessionController(
+                database=services.database,
+                guard=guard,
+                login=services.login,
+                sessions=services.sessions,
+            ),
+            PermissionController(
+                database=services.database, guard=guard, sessions=services.sessions
+            ),
+            AdminController(
+                guard=guard,
+                users=services.users,
+                applications=services.applications,
+                groups=services.groups,
+                audit=services.audit,
+            ),
+        ]
+    )

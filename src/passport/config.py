@@ -76,6 +76,30 @@ class Settings(BaseSettings):
     debug: bool = Field(default=False, description="Show backtraces in SOAP fault details")
     server_header: bool = Field(default=True, description="Send a Server header naming Passport")
     db_pool_size: int = Field(default=10, ge=1, le=1000, description="Connections per worker")
+    session_idle_minutes: int = Field(
+        default=30, ge=1, le=7 * 24 * 60, description="A session ends after this long unused"
+    )
+    session_absolute_hours: int = Field(
+        default=12, ge=1, le=90 * 24, description="A session ends this long after login"
+    )
+    self_registration: bool = Field(
+        default=False, description="Let anyone create an account with POST /Account/register"
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, le=1000, description="Failed logins before an account locks out"
+    )
+    login_lockout_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="First lockout; each next one doubles"
+    )
+    login_address_max_failures: int = Field(
+        default=20, ge=1, le=100_000, description="Failed logins per client address per window"
+    )
+    login_address_window_minutes: int = Field(
+        default=5, ge=1, le=24 * 60, description="Window of the per-address limit"
+    )
+    password_hash_concurrency: int = Field(
+        default=0, ge=0, le=256, description="Parallel argon2 verifications per worker (0: cores)"
+    )
 
     @classmethod
     def settings_customise_sources(

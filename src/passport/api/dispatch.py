@@ -17,12 +17,20 @@ from passport.api.errors import (
     ClientError,
     Conflict,
     JsonpNotAllowed,
+    LoginFailed,
     MethodNotAllowed,
     NoMethod,
     NotFound,
+    PasswordRejected,
+    ResetTokenInvalid,
+    TooManyAttempts,
 )
+from passport.api.guard import Guard
 from passport.api.registry import ApiMethod, Registry
 from passport.identity import errors as identity_errors
+from passport.identity import login as identity_login
+from passport.identity.passwords import PasswordPolicyError
+from passport.identity.users import ResetTokenInvalid as IdentityResetTokenInvalid
 
 log = structlog.get_logger("passport.api")
 
@@ -55,8 +63,9 @@ def split_path(path: str) -> tuple[str, str]:
 class Dispatcher:
     """Resolves requests against the registry and turns results into envelopes."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, guard: Guard | None = None) -> None:
         self.registry = registry
+        self.guard = guard
 
     def find(self, path: str) -> ApiMethod:
         """The method a path names (any case); NoMethod when there is none."""
@@ -100,17 +109,24 @@ class Dispatcher:
     def invoke(self, call: ApiCall, context: RequestContext) -> ApiResponse:
         """Run a resolved call; every outcome, even a crash, becomes an envelope."""
         try:
+            if self.guard is not None:
+                self.guard.prepare(context)
             data = call.method.call(context, call.arguments)
         except ClientError as error:
-            return client_error(error, callback=call.callback)
+            return client_error(error, logged_in=context.logged_in, callback=call.callback)
         except identity_errors.IdentityError as error:
-            return client_error(_from_identity(error), callback=call.callback)
+            return client_error(
+                _from_identity(error), logged_in=context.logged_in, callback=call.callback
+            )
         except Exception:  # the one boundary that hides internals behind a reference
             log.exception(
                 "api.internal_error", reference=context.request_id, route=call.method.route
             )
-            return server_error(context.request_id, callback=call.callback)
-        return render(envelope(success=True, data=data), 200, call.callback)
+            return server_error(
+                context.request_id, logged_in=context.logged_in, callback=call.callback
+            )
+        body = envelope(success=True, logged_in=context.logged_in, data=data)
+        return render(body, 200, call.callback)
 
 
 def _callback(value: Any, method: ApiMethod, verb: str) -> str | None:
@@ -131,6 +147,17 @@ def _callback(value: Any, method: ApiMethod, verb: str) -> str | None:
 
 
 def _from_identity(error: identity_errors.IdentityError) -> ClientError:
+    kind: type[ClientError] | None = None
+    if isinstance(error, identity_login.LoginFailed):
+        kind = LoginFailed
+    elif isinstance(error, identity_login.LoginThrottled):
+        kind = TooManyAttempts
+    elif isinstance(error, PasswordPolicyError):
+        kind = PasswordRejected
+    elif isinstance(error, IdentityResetTokenInvalid):
+        kind = ResetTokenInvalid
+    if kind is not None:
+        return kind(error.message, source=error.field, value=error.value)
     if isinstance(error, identity_errors.NotFound):
         return NotFound(error.message, source=error.field, value=error.value)
     if isinstance(error, identity_errors.Conflict):

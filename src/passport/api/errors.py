@@ -123,3 +123,67 @@ class UnsupportedMediaType(ClientError):
 
     number = "415"
     status = 415
+
+
+class NotLoggedIn(ClientError):
+    """The method needs a login session and the request has none (or it expired)."""
+
+    number = "8"
+    status = 401
+
+
+class PermissionDenied(ClientError):
+    """The logged-in user lacks the permission the method needs."""
+
+    number = "9"
+    status = 403
+
+
+class LoginFailed(ClientError):
+    """Wrong username or password (one answer for both)."""
+
+    number = "10"
+    status = 401
+
+
+class TooManyAttempts(ClientError):
+    """Too many failed logins for the account or from the address."""
+
+    number = "11"
+    status = 429
+
+
+class PasswordRejected(ClientError):
+    """A new password the policy refuses (too short, or a common password)."""
+
+    number = "12"
+
+
+class ApplicationAuthFailed(ClientError):
+    """Missing or wrong HTTP Basic credentials `applicationId:secret`."""
+
+    number = "13"
+    status = 401
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [("www-authenticate", 'Basic realm="Passport", charset="UTF-8"')]
+
+
+class CrossSiteRefused(ClientError):
+    """A state-changing POST with a session cookie from an origin Passport does not know."""
+
+    number = "14"
+    status = 403
+
+
+class RegistrationClosed(ClientError):
+    """Self-registration is switched off."""
+
+    number = "15"
+    status = 403
+
+
+class ResetTokenInvalid(ClientError):
+    """A password-reset token that is unknown, expired or already used."""
+
+    number = "16"

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from passport.identity.errors import Conflict, InvalidValue, NotFound
-from passport.identity.secrets import new_token, token_hash
+from passport.identity.secrets import new_token, token_hash, token_matches
 from passport.identity.text import check_name
 from passport.storage.database import Database
 from passport.storage.tables import (
@@ -21,6 +21,20 @@ from passport.storage.tables import (
 )
 
 PASSPORT_APPLICATION = "Passport"
+# Compared against when an application ID is unknown, so the answer takes the same time.
+_DUMMY_SECRET_HASH = token_hash("passport: no application has this secret")
+
+_secret_by_id = select(
+    application_info.c.applicationid, application_info.c.name, application_info.c.secret_hash
+).where(application_info.c.applicationid == bindparam("id"))
+
+_origin_lookup = (
+    select(application_info.c.jsonp_sessions)
+    .join(
+        application_origin, application_origin.c.applicationid == application_info.c.applicationid
+    )
+    .where(application_origin.c.origin == bindparam("origin"))
+)
 
 _lookup_by_name = select(application_info.c.applicationid, application_info.c.name).where(
     application_info.c.name == bindparam("name")
@@ -96,6 +110,72 @@ class ApplicationService:
             if row.name == name:
                 return Application(id=row.applicationid, name=row.name)
         return None
+
+    def authenticate(
+        self, application_id: str, secret: str, connection: Connection | None = None
+    ) -> Application | None:
+        """The application whose ID and client secret these are, or None (constant time)."""
+        if connection is None:
+            with self.database.read() as own:
+                return self.authenticate(application_id, secret, own)
+        row = None
+        if application_id.isascii() and application_id.isdigit() and len(application_id) < 10:
+            row = connection.execute(_secret_by_id, {"id": int(application_id)}).first()
+        stored = row.secret_hash if row is not None and row.secret_hash else _DUMMY_SECRET_HASH
+        if token_matches(secret, stored) and row is not None and row.secret_hash:
+            return Application(id=row.applicationid, name=row.name)
+        return None
+
+    def origin_status(self, origin: str, connection: Connection | None = None) -> tuple[bool, bool]:
+        """(registered by some application, and one of those lets JSONP carry sessions)."""
+        if connection is None:
+            with self.database.read() as own:
+                return self.origin_status(origin, own)
+        flags = [
+            bool(row.jsonp_sessions)
+            for row in connection.execute(_origin_lookup, {"origin": origin})
+        ]
+        return bool(flags), any(flags)
+
+    def rotate_secret(self, name: str) -> NewApplication:
+        """A new client secret for the application; the old one stops working at once."""
+        application = self.get_by_name(name)
+        secret = new_token()
+        with self.database.write() as connection:
+            connection.execute(
+                update(application_info)
+                .where(application_info.c.applicationid == application.id)
+                .values(secret_hash=token_hash(secret))
+            )
+        return NewApplication(application, secret)
+
+    def set_origins(self, name: str, origins: Sequence[str]) -> Application:
+        """Replace the application's registered origins."""
+        application = self.get_by_name(name)
+        checked = sorted({check_origin(origin) for origin in origins})
+        with self.database.write() as connection:
+            connection.execute(
+                delete(application_origin).where(
+                    application_origin.c.applicationid == application.id
+                )
+            )
+            if checked:
+                connection.execute(
+                    insert(application_origin),
+                    [{"applicationid": application.id, "origin": o} for o in checked],
+                )
+        return Application(application.id, application.name, tuple(checked))
+
+    def set_jsonp_sessions(self, name: str, enabled: bool) -> Application:
+        """Let (or stop) JSONP answers to this application's origins carry session data."""
+        application = self.get_by_name(name)
+        with self.database.write() as connection:
+            connection.execute(
+                update(application_info)
+                .where(application_info.c.applicationid == application.id)
+                .values(jsonp_sessions=enabled)
+            )
+        return application
 
     def get_by_name(self, name: str) -> Application:
         """The application with this name; NotFound otherwise."""

@@ -346,3 +346,20 @@ def memberships(connection: Connection, user_id: int) -> Memberships:
     ):
         permissions.setdefault(row.name, []).append(row.permission)
     return Memberships(groups, permissions)
+
+
+def has_permission(
+    connection: Connection, user_id: int, application_id: int, permission: str
+) -> bool:
+    """Whether the user holds the permission in the application, directly or through a group."""
+    member_of = select(group_member.c.group_id).where(group_member.c.user_id == user_id)
+    row = connection.execute(
+        select(permission_grant.c.id)
+        .where(
+            permission_grant.c.application_id == application_id,
+            permission_grant.c.permission == permission,
+            or_(permission_grant.c.user_id == user_id, permission_grant.c.group_id.in_(member_of)),
+        )
+        .limit(1)
+    ).first()
+    return row is not None

@@ -129,6 +129,12 @@ class LoginService:
     ) -> tuple[User, NewSession]:
         """Verify the credentials and open a session (for the browser or an application)."""
         user = self.verify(credentials, actor, action=action)
+        return user, self.open_session(user, actor, application_id=application_id, action=action)
+
+    def open_session(
+        self, user: User, actor: Actor, *, application_id: int | None, action: str
+    ) -> NewSession:
+        """A new session for a user whose credentials were just verified."""
         with self.database.write() as connection:
             new = self.sessions.create(
                 connection,
@@ -145,4 +151,4 @@ class LoginService:
                 detail="" if application_id is None else f"application {application_id}",
                 connection=connection,
             )
-        return user, new
+        return new

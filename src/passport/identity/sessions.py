@@ -139,12 +139,16 @@ class SessionService:
     def end(self, token: str | None, *, application_id: int | None = None) -> Session | None:
         """End the session a token names; returns it, or None when there was none live."""
         session = self.validate(token, application_id=application_id)
-        if session is None:
+        if session is None or not self.end_by_id(session.id):
             return None
+        return session
+
+    def end_by_id(self, session_id: int) -> bool:
+        """End a session; True when it was live until now."""
         with self.database.write() as connection:
             ended = connection.execute(
                 update(login_session)
-                .where(and_(login_session.c.id == session.id, login_session.c.revoked_at.is_(None)))
+                .where(and_(login_session.c.id == session_id, login_session.c.revoked_at.is_(None)))
                 .values(revoked_at=self.clock.now())
             ).rowcount
-        return session if ended == 1 else None
+        return bool(ended == 1)

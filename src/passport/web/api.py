@@ -8,9 +8,18 @@ from starlette.types import Receive, Scope, Send
 from passport.api.context import RequestContext
 from passport.api.dispatch import Dispatcher
 from passport.api.envelope import ApiResponse, client_error
-from passport.api.errors import BodyTooLarge, ClientError
+from passport.api.errors import BodyTooLarge, ClientError, CrossSiteRefused
 from passport.web.body import BodyTooLargeError, header, read_body
+from passport.web.credentials import (
+    basic_credentials,
+    clear_session_cookie,
+    request_origin,
+    session_cookie,
+    set_session_cookie,
+)
 from passport.web.state import request_state
+
+PREFLIGHT_MAX_AGE = "600"
 
 
 class EnvelopeEndpoint:
@@ -24,10 +33,14 @@ class EnvelopeEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = request_state(scope)
         http_method: str = scope["method"]
+        context = self._context(scope, state.request_id, state.client_address)
         response: ApiResponse
         try:
             method = self.dispatcher.find(scope["path"])
             state.route = method.route
+            if http_method == "OPTIONS":
+                await send_response(send, await self._preflight(context))
+                return
             body = b""
             if http_method == "POST":
                 try:
@@ -44,19 +57,77 @@ class EnvelopeEndpoint:
                 body,
             )
         except ClientError as error:
-            response = client_error(error)
+            logged_in = False
+            guard = self.dispatcher.guard
+            if context.session_token is not None and guard is not None:
+                logged_in = await run_in_threadpool(guard.is_logged_in, context.session_token)
+            response = client_error(error, logged_in=logged_in)
         else:
-            context = RequestContext(
-                request_id=state.request_id,
-                client_address=state.client_address,
-                http_method=http_method,
-                public_url=self.public_url,
-            )
-            if call.method.spec.inline:
+            context.jsonp = call.callback is not None
+            if call.method.spec.inline and context.session_token is None and not context.origin:
                 response = self.dispatcher.invoke(call, context)
             else:
                 response = await run_in_threadpool(self.dispatcher.invoke, call, context)
+            _add_session_effects(response, context)
         await send_response(send, response, head=http_method == "HEAD")
+
+    def _context(self, scope: Scope, request_id: str, client_address: str) -> RequestContext:
+        origin, from_referer = request_origin(header(scope, b"origin"), header(scope, b"referer"))
+        authorization = header(scope, b"authorization")
+        return RequestContext(
+            request_id=request_id,
+            client_address=client_address,
+            http_method=scope["method"],
+            public_url=self.public_url,
+            session_token=session_cookie(scope),
+            basic_credentials=basic_credentials(authorization) if authorization else None,
+            origin=origin,
+            origin_from_referer=from_referer,
+        )
+
+    async def _preflight(self, context: RequestContext) -> ApiResponse:
+        """CORS preflight: allowed for an application's registered origins only."""
+        guard = self.dispatcher.guard
+        registered = False
+        if context.origin is not None and guard is not None and not context.origin_from_referer:
+            registered, _ = await run_in_threadpool(
+                guard.applications.origin_status, context.origin
+            )
+        if not registered:
+            return client_error(
+                CrossSiteRefused(
+                    "Origin is not registered for any application.",
+                    source="Origin",
+                    value=context.origin or "",
+                )
+            )
+        response = ApiResponse(204, b"")
+        response.headers.extend(
+            [
+                ("access-control-allow-origin", context.origin or ""),
+                ("access-control-allow-credentials", "true"),
+                ("access-control-allow-methods", "GET, POST"),
+                ("access-control-allow-headers", "Content-Type, Authorization"),
+                ("access-control-max-age", PREFLIGHT_MAX_AGE),
+                ("vary", "Origin"),
+            ]
+        )
+        return response
+
+
+def _add_session_effects(response: ApiResponse, context: RequestContext) -> None:
+    if context.new_session_token is not None:
+        response.headers.append(set_session_cookie(context.new_session_token))
+    elif context.end_session:
+        response.headers.append(clear_session_cookie())
+    if context.cors_origin is not None:
+        response.headers.extend(
+            [
+                ("access-control-allow-origin", context.cors_origin),
+                ("access-control-allow-credentials", "true"),
+                ("vary", "Origin"),
+            ]
+        )
 
 
 async def send_response(send: Send, response: ApiResponse, *, head: bool = False) -> None:
