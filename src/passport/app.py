@@ -66,6 +66,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     if settings.trusted_proxies:
         middleware.insert(0, Middleware(ProxyHeadersMiddleware, trusted=settings.trusted_proxies))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    # Starlette's trailing-slash redirect builds its Location from the Host header.
+    app.router.redirect_slashes = False
     app.router.default = EnvelopeEndpoint(
         dispatcher, public_url=public_url, max_body=settings.json_max_bytes
     )
