@@ -1,0 +1,96 @@
+"""Fixtures for the accounts tests: factories, a logged-in administrator, more clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+import pytest
+
+import passport.services
+from passport.app import create_app
+from passport.config import Settings
+from passport.identity.applications import ApplicationService
+from passport.identity.clock import Clock
+from passport.identity.users import User
+from passport.services import Services
+from passport.storage.database import Database
+
+from .support import CLIENT_ADDRESS, PUBLIC_ORIGIN, Accounts, Browser, VerifyCounter, shared_hashing
+
+
+@pytest.fixture
+def services(
+    database: Database,
+    applications: ApplicationService,
+    settings: Settings,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Services:
+    """The services of tests/conftest.py, sharing one PasswordHashing across the run.
+
+    Building a PasswordHashing hashes a dummy password (the hash an unknown user is checked
+    against); sharing it saves that argon2 hash in every test. Hashing itself is unchanged.
+    """
+    hashing = shared_hashing()
+    monkeypatch.setattr(passport.services, "PasswordHashing", lambda _slots: hashing)
+    return Services.build(database, settings, clock)
+
+
+@pytest.fixture
+def accounts(services: Services) -> Accounts:
+    """The factory for users, sessions and applications."""
+    return Accounts(services)
+
+
+@pytest.fixture
+def verifies(services: Services, monkeypatch: pytest.MonkeyPatch) -> VerifyCounter:
+    """Counts the password verifications the login service makes."""
+    counter = VerifyCounter(services.login.hashing)
+    monkeypatch.setattr(services.login.hashing, "verify", counter)
+    return counter
+
+
+@pytest.fixture
+def browser(client: httpx.AsyncClient) -> Browser:
+    """A browser on Passport's own pages, not logged in."""
+    return Browser(client)
+
+
+@pytest.fixture
+def admin_user(accounts: Accounts) -> User:
+    """A user holding passport:admin."""
+    return accounts.user("root", admin=True)
+
+
+@pytest.fixture
+def admin(client: httpx.AsyncClient, accounts: Accounts, admin_user: User) -> Browser:
+    """A browser logged in as an administrator, on Passport's own origin."""
+    return Browser(client, token=accounts.session(admin_user))
+
+
+ClientMaker = Callable[..., Awaitable[httpx.AsyncClient]]
+
+
+@pytest.fixture
+async def make_client(
+    settings: Settings, services: Services, database: Database, clock: Clock
+) -> AsyncIterator[ClientMaker]:
+    """Another client: from another address, or to an app with other settings (same DB)."""
+    async with AsyncExitStack() as stack:
+
+        async def make(address: str = CLIENT_ADDRESS, **overrides: Any) -> httpx.AsyncClient:
+            app_settings, app_services = settings, services
+            if overrides:
+                app_settings = settings.model_copy(update=overrides)
+                app_services = Services.build(database, app_settings, clock)
+            transport = httpx.ASGITransport(
+                app=create_app(app_settings, app_services), client=(address, 40000)
+            )
+            return await stack.enter_async_context(
+                httpx.AsyncClient(transport=transport, base_url=PUBLIC_ORIGIN)
+            )
+
+        yield make
