@@ -1,0 +1,94 @@
+"""Idle and absolute session timeouts, with a clock the test moves (no sleeping)."""
+
+from __future__ import annotations
+
+import httpx
+
+from .conftest import ClientMaker
+from .support import Accounts, Browser, ManualClock, basic_auth
+
+
+async def test_an_unused_session_ends_after_30_minutes_idle(
+    client: httpx.AsyncClient, accounts: Accounts, clock: ManualClock
+) -> None:
+    browser = Browser(client, token=accounts.session(accounts.user("alice", password=None)))
+
+    clock.advance(minutes=29, seconds=59)
+    assert await browser.logged_in()
+    clock.advance(minutes=30)
+
+    assert not await browser.logged_in()
+
+
+async def test_activity_keeps_a_session_alive_past_the_idle_timeout(
+    client: httpx.AsyncClient, accounts: Accounts, clock: ManualClock
+) -> None:
+    browser = Browser(client, token=accounts.session(accounts.user("alice", password=None)))
+
+    # Each use is more than a minute after the last one: last_seen is written at most
+    # once a minute, so a use within the minute would not move the idle deadline.
+    for _ in range(4):
+        clock.advance(minutes=20)
+        assert await browser.logged_in()
+    clock.advance(minutes=29)
+    assert await browser.logged_in()
+    clock.advance(minutes=30)
+    assert not await browser.logged_in()
+
+
+async def test_a_session_ends_12_hours_after_login_even_when_in_use(
+    client: httpx.AsyncClient, accounts: Accounts, clock: ManualClock
+) -> None:
+    browser = Browser(client, token=accounts.session(accounts.user("alice", password=None)))
+
+    for _ in range(35):  # every 20 minutes, up to 11 h 40 min
+        clock.advance(minutes=20)
+        assert await browser.logged_in()
+    clock.advance(minutes=19, seconds=59)
+    assert await browser.logged_in()
+    clock.advance(seconds=1)
+
+    assert not await browser.logged_in()
+
+
+async def test_application_tokens_time_out_like_browser_sessions(
+    client: httpx.AsyncClient, accounts: Accounts, clock: ManualClock
+) -> None:
+    docs = accounts.application("Docs")
+    alice = accounts.user("alice", password=None)
+    token = accounts.session(alice, application_id=docs.application.id)
+
+    async def valid() -> bool:
+        response = await client.post(
+            "/Session/validate", json={"token": token}, auth=basic_auth(docs)
+        )
+        assert response.status_code == 200
+        return bool(response.json()["Data"]["Valid"])
+
+    clock.advance(minutes=25)
+    assert await valid()
+    clock.advance(minutes=25)
+    assert await valid()
+    clock.advance(minutes=30)
+    assert not await valid()
+
+
+async def test_the_timeouts_follow_the_settings(
+    make_client: ClientMaker, accounts: Accounts, clock: ManualClock
+) -> None:
+    http = await make_client(session_idle_minutes=5, session_absolute_hours=1)
+    alice = accounts.user("alice")
+    idle = Browser(http, token=accounts.session(alice))
+    busy = Browser(http)
+    assert (await busy.login("alice")).status_code == 200  # its expiry is set at login
+
+    clock.advance(minutes=4)
+    assert await busy.logged_in()
+    clock.advance(minutes=1)
+    assert not await idle.logged_in()
+    for _ in range(13):  # used every 4 minutes until 57 minutes after login
+        assert await busy.logged_in()
+        clock.advance(minutes=4)
+    assert await busy.logged_in()
+    clock.advance(minutes=3)
+    assert not await busy.logged_in()

@@ -1,0 +1,61 @@
+"""`Account/whoAmI`: the user, their groups, and permissions from direct and group grants."""
+
+from __future__ import annotations
+
+import httpx
+
+from .support import SETUP, Accounts, Browser
+
+
+async def test_who_am_i_reports_groups_and_permissions_from_direct_and_group_grants(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    groups = accounts.services.groups
+    alice = accounts.user("alice", password=None)
+    bob = accounts.user("bob", password=None)
+    accounts.application("Docs")
+    accounts.application("Wiki")
+    staff = groups.create("staff", None, SETUP)
+    writers = groups.create("writers", "Docs", SETUP)
+    editors = groups.create("editors", "Wiki", SETUP)
+    for group in (staff, writers):
+        groups.add_member(group, alice, SETUP)
+    groups.add_member(editors, bob, SETUP)
+    groups.grant("docs:read", "Docs", SETUP, user=alice)
+    groups.grant("docs:read", "Docs", SETUP, group=writers)  # the same one twice: shown once
+    groups.grant("docs:write", "Docs", SETUP, group=writers)
+    groups.grant("wiki:view", "Wiki", SETUP, group=staff)
+    groups.grant("wiki:edit", "Wiki", SETUP, group=editors)  # bob's group, not alice's
+    groups.grant("docs:admin", "Docs", SETUP, user=bob)
+
+    response = await Browser(client, token=accounts.session(alice)).get("/Account/whoAmI")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["LoggedIn"] is True
+    assert body["Data"] == {
+        "User": {"ID": alice.id, "Name": "alice"},
+        "Groups": ["staff", "Docs/writers"],  # by group name
+        "Permissions": {"Docs": ["docs:read", "docs:write"], "Wiki": ["wiki:view"]},
+    }
+
+
+async def test_who_am_i_follows_membership_and_grant_changes_at_once(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    groups = accounts.services.groups
+    alice = accounts.user("alice", password=None)
+    accounts.application("Docs")
+    readers = groups.create("readers", "Docs", SETUP)
+    groups.grant("docs:read", "Docs", SETUP, group=readers)
+    browser = Browser(client, token=accounts.session(alice))
+
+    before = (await browser.get("/Account/whoAmI")).json()["Data"]
+    groups.add_member(readers, alice, SETUP)
+    member = (await browser.get("/Account/whoAmI")).json()["Data"]
+    groups.revoke("docs:read", "Docs", SETUP, group=readers)
+    revoked = (await browser.get("/Account/whoAmI")).json()["Data"]
+
+    assert (before["Groups"], before["Permissions"]) == ([], {})
+    assert (member["Groups"], member["Permissions"]) == (["Docs/readers"], {"Docs": ["docs:read"]})
+    assert (revoked["Groups"], revoked["Permissions"]) == (["Docs/readers"], {})
