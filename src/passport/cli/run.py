@@ -46,7 +46,7 @@ def run_command(
         forwarded_allow_ips=forwarded_allow_ips,
         log_format=log_format,
     )
-    server.tls_files(settings)
+    server.preflight(settings)
     with open_database(settings) as database:
         require_current(database)
     workers_text = "1 worker" if settings.workers == 1 else f"{settings.workers} workers"

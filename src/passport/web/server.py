@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -37,9 +39,49 @@ def tls_files(settings: Settings) -> tuple[Path | None, Path | None]:
     return cert, key
 
 
+def check_host(host: str) -> None:
+    """ServeError unless `host` is an IP address, the only kind granian binds to."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ServeError(
+            f"invalid setting PASSPORT_HOST: {host!r} is not an IP address "
+            "(use 127.0.0.1, ::1, or 0.0.0.0 or :: for every interface)"
+        ) from None
+
+
+def check_address_free(host: str, port: int) -> None:
+    """ServeError when the address cannot be bound, for example because a server holds it.
+
+    granian binds with SO_REUSEPORT, so a second server on a busy port would start and
+    silently share the traffic with the first; a plain bind finds the first one.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise ServeError(f"cannot listen on {host}: {exc.strerror}") from None
+    with socket.socket(family, kind, proto) as probe:
+        # SO_REUSEADDR: connections of a previous run in TIME_WAIT do not count as busy.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def preflight(settings: Settings) -> tuple[Path | None, Path | None]:
+    """Check what serving needs (TLS files, a free address); return the TLS pair."""
+    cert, key = tls_files(settings)
+    check_host(settings.host)
+    check_address_free(settings.host, settings.port)
+    return cert, key
+
+
 def serve(settings: Settings, *, target: str = APP_FACTORY) -> None:
     """Run the server in the foreground until SIGINT or SIGTERM."""
-    cert, key = tls_files(settings)
+    cert, key = preflight(settings)
     metrics_dir = Path(tempfile.mkdtemp(prefix="passport-metrics-"))
     # Workers write their samples here and /metrics sums them. prometheus_client reads this
     # at import, so this module must not import it (nor passport.app) before this point.
