@@ -47,12 +47,8 @@ def render(body: dict[str, Any], status: int, callback: str | None = None) -> Ap
         return ApiResponse(status, text.encode("utf-8"), "application/json")
     # U+2028/2029 and markup characters are escaped so the payload is inert in a <script>.
     safe = text.translate(_JSONP_ESCAPES).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return ApiResponse(
-        200,
-        f"/**/{callback}({safe});".encode(),
-        "application/javascript",
-        [("x-content-type-options", "nosniff")],
-    )
+    # X-Content-Type-Options: nosniff comes with every response from the HTTP middleware.
+    return ApiResponse(200, f"/**/{callback}({safe});".encode(), "application/javascript")
 
 
 def client_error(
