@@ -7,7 +7,12 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from passport.cli.common import migration_problem, open_database, sqlite_path
+from passport.cli.common import (
+    masked_database_url,
+    migration_problem,
+    open_database,
+    sqlite_path,
+)
 from passport.cli.errors import DATABASE_URL_KEY, describe
 from passport.config import Settings, load_settings
 from passport.storage.migrate import head_revision
@@ -19,6 +24,7 @@ from passport.web.server import ServeError, check_host, tls_files
 def check_command(ctx: click.Context) -> None:
     """Validate the settings, print them, and check the database and TLS files."""
     settings = load_settings()
+    masked_database_url(settings)  # a URL that does not parse stops here, in one line
     click.echo("settings:")
     for name, value in settings.masked().items():
         click.echo(f"  {name} = {format_value(value)}")

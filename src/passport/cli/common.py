@@ -10,8 +10,8 @@ import click
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
-from passport.cli.errors import DATABASE_URL_KEY, CommandError
-from passport.config import Settings, mask_url_password
+from passport.cli.errors import DATABASE_URL_KEY, CommandError, masked_url
+from passport.config import Settings
 from passport.storage.database import Database
 from passport.storage.migrate import current_revision, head_revision, is_current
 
@@ -34,6 +34,7 @@ def open_database(settings: Settings, *, create: bool = False) -> Iterator[Datab
     new database (SQLite would otherwise create the file on first use).
     """
     url = settings.effective_database_url
+    masked_database_url(settings)  # a URL that does not parse stops here, in one line
     click.get_current_context().meta[DATABASE_URL_KEY] = url
     path = sqlite_path(url)
     if path is not None:
@@ -94,4 +95,4 @@ def listen_url(settings: Settings, *, reachable: bool = False) -> str:
 
 def masked_database_url(settings: Settings) -> str:
     """The database URL with its password masked, for output."""
-    return mask_url_password(settings.effective_database_url)
+    return masked_url(settings.effective_database_url)

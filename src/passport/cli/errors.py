@@ -42,7 +42,12 @@ class CommandError(click.ClickException):
 def describe(error: BaseException, database_url: str | None) -> str:
     """One line that says what went wrong, with no secret in it."""
     if isinstance(error, OperationalError):
-        where = mask_url_password(database_url) if database_url else "the database"
+        where = "the database"
+        if database_url:
+            try:
+                where = mask_url_password(database_url)
+            except ValueError:  # a URL the driver understood but urlsplit does not
+                where = "the database"
         return _scrub(f"database {where} does not answer: {_driver_reason(error)}", database_url)
     if isinstance(error, ArgumentError):
         return _scrub(f"invalid setting PASSPORT_DATABASE_URL: {error}", database_url)
@@ -51,6 +56,14 @@ def describe(error: BaseException, database_url: str | None) -> str:
     if isinstance(error, OSError) and error.filename is not None:
         return f"{error.filename}: {error.strerror or error}"
     return _scrub(str(error).splitlines()[0] if str(error) else type(error).__name__, database_url)
+
+
+def masked_url(database_url: str) -> str:
+    """The URL with its password masked; CommandError when it does not parse as a URL."""
+    try:
+        return mask_url_password(database_url)
+    except ValueError as exc:
+        raise CommandError(f"invalid setting PASSPORT_DATABASE_URL: {exc}") from None
 
 
 class PassportGroup(click.Group):

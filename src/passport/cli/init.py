@@ -49,6 +49,7 @@ def init_command(home: Path | None) -> None:
     Running it again changes nothing; parts that are missing are made, nothing is replaced.
     """
     settings = load_settings(home=home)
+    masked_database_url(settings)  # a URL that does not parse stops here, before anything is made
     _refuse_orphan_certificate(settings)
     report = Report()
     _make_home(settings.home, report)

@@ -46,12 +46,13 @@ def run_command(
         forwarded_allow_ips=forwarded_allow_ips,
         log_format=log_format,
     )
+    database_shown = masked_database_url(settings)
     server.preflight(settings)
     with open_database(settings) as database:
         require_current(database)
     workers_text = "1 worker" if settings.workers == 1 else f"{settings.workers} workers"
     click.echo(
         f"Passport listening on {listen_url(settings)} ({workers_text}; public URL "
-        f"{settings.effective_public_url}; database {masked_database_url(settings)})"
+        f"{settings.effective_public_url}; database {database_shown})"
     )
     server.serve(settings)
