@@ -14,6 +14,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     false,
 )
@@ -207,5 +208,93 @@ audit_event = Table(
     Column("success", Boolean, nullable=False),
     Column("detail", String(255), nullable=True),
     Index("ix_audit_event_at", "at"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# XKMS ---------------------------------------------------------------------------------
+
+XKMS_ID_MAX = 64
+USE_KEY_WITH_APPLICATION_MAX = 255
+USE_KEY_WITH_IDENTIFIER_MAX = 512
+
+# Limited-use passcodes: their derived keys sealed with the home's data key; never the
+# passcode itself. `uses_left` only ever changes by one atomic UPDATE.
+xkms_passcode = Table(
+    "xkms_passcode",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False),
+    Column("authentication_key", String(255), nullable=False),
+    Column("cipher_key", String(255), nullable=False),
+    Column("uses_total", Integer, nullable=False),
+    Column("uses_left", Integer, nullable=False),
+    Column("expires_at", DateTime, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(160), nullable=False),
+    Index("ix_xkms_passcode_user_id", "user_id"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+xkms_passcode_use = Table(
+    "xkms_passcode_use",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "passcode_id",
+        Integer,
+        ForeignKey("xkms_passcode.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("application", String(USE_KEY_WITH_APPLICATION_MAX), nullable=False),
+    Column("identifier", String(USE_KEY_WITH_IDENTIFIER_MAX), nullable=False),
+    Index("ix_xkms_passcode_use_passcode_id", "passcode_id"),
+    Index("ix_xkms_passcode_use_application_identifier", "application", "identifier"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Key bindings: a public key bound to a Passport user, with its usages and validity.
+# A binding whose owner is deleted keeps its row (user_id NULL) and validates as Invalid.
+xkms_key_binding = Table(
+    "xkms_key_binding",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("binding_id", String(XKMS_ID_MAX), nullable=False),
+    Column("user_id", Integer, ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True),
+    Column(
+        "passcode_id",
+        Integer,
+        ForeignKey("xkms_passcode.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Column("key_fingerprint", String(64), nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("key_name", String(255), nullable=True),
+    Column("key_usages", String(64), nullable=False),
+    Column("not_before", DateTime, nullable=False),
+    Column("not_after", DateTime, nullable=True),
+    Column("revocation_code_identifier", String(64), nullable=True),
+    Column("revoked_at", DateTime, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("binding_id"),
+    Index("ix_xkms_key_binding_key_fingerprint", "key_fingerprint"),
+    Index("ix_xkms_key_binding_key_name", "key_name"),
+    Index("ix_xkms_key_binding_user_id", "user_id"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+xkms_binding_use = Table(
+    "xkms_binding_use",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "binding_id",
+        Integer,
+        ForeignKey("xkms_key_binding.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("application", String(USE_KEY_WITH_APPLICATION_MAX), nullable=False),
+    Column("identifier", String(USE_KEY_WITH_IDENTIFIER_MAX), nullable=False),
+    Index("ix_xkms_binding_use_binding_id", "binding_id"),
+    Index("ix_xkms_binding_use_application_identifier", "application", "identifier"),
     **MYSQL_TABLE_OPTIONS,
 )
