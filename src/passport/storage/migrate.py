@@ -89,4 +89,12 @@ def adopt(database: Database) -> tuple[int, str]:
         config = _config(connection)
         command.stamp(config, ORIGINAL_REVISION)
         command.upgrade(config, "head")
+        if database.backend == "postgresql":
+            # Rows inserted with explicit IDs leave a serial's sequence behind them; without
+            # this the next new application would collide with an adopted ID.
+            connection.exec_driver_sql(
+                "SELECT setval(pg_get_serial_sequence('application_info', 'applicationid'), "
+                "COALESCE(MAX(applicationid), 1), MAX(applicationid) IS NOT NULL) "
+                "FROM application_info"
+            )
         return int(rows), head_revision()
