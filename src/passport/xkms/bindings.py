@@ -1,0 +1,230 @@
+"""The key-binding store: public keys bound to Passport users, their usages and validity."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, insert, select, update
+
+from passport.storage.tables import user_account, xkms_binding_use, xkms_key_binding
+from passport.xkms.passcodes import UseKeyWith
+
+# Usages are stored as one letter each, in a fixed order: S(ignature) E(ncryption) X(change).
+_USAGE_CODES = {
+    "http://www.w3.org/2002/03/xkms#Signature": "S",
+    "http://www.w3.org/2002/03/xkms#Encryption": "E",
+    "http://www.w3.org/2002/03/xkms#Exchange": "X",
+}
+_USAGE_URIS = {code: uri for uri, code in _USAGE_CODES.items()}
+MAX_MATCHES = 1000
+
+
+def encode_usages(usages: Sequence[str]) -> str:
+    """Usage URIs as the stored letters (all three when none is named)."""
+    codes = {_USAGE_CODES[u] for u in usages} if usages else set(_USAGE_URIS)
+    return "".join(code for code in "SEX" if code in codes)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBinding:
+    """A key binding as stored, with its owner's state."""
+
+    id: int
+    binding_id: str
+    user_id: int | None
+    username: str | None
+    owner_locked: bool
+    passcode_id: int | None
+    key_fingerprint: str
+    public_key_pem: str
+    key_name: str | None
+    key_usages: tuple[str, ...]
+    not_before: datetime
+    not_after: datetime | None
+    revocation_code_identifier: bytes | None
+    revoked_at: datetime | None
+    created_at: datetime
+    use_key_with: tuple[UseKeyWith, ...]
+
+    @property
+    def owner_gone(self) -> bool:
+        """The owner was deleted or is locked: the binding validates as Invalid."""
+        return self.user_id is None or self.owner_locked
+
+    def within(self, instant: datetime) -> bool:
+        """Whether the instant lies inside the validity interval."""
+        return self.not_before <= instant and (self.not_after is None or instant < self.not_after)
+
+
+@dataclass(frozen=True, slots=True)
+class NewBinding:
+    """What Register stores."""
+
+    binding_id: str
+    user_id: int
+    passcode_id: int | None
+    key_fingerprint: str
+    public_key_pem: str
+    key_name: str | None
+    key_usages: tuple[str, ...]
+    not_before: datetime
+    not_after: datetime | None
+    revocation_code_identifier: bytes | None
+    use_key_with: tuple[UseKeyWith, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What Locate and Validate search by; every given criterion must match."""
+
+    key_fingerprint: str | None = None
+    key_name: str | None = None
+    use_key_with: tuple[UseKeyWith, ...] = ()
+    key_usages: tuple[str, ...] = ()
+    include_revoked: bool = False
+
+
+_columns = (
+    xkms_key_binding,
+    user_account.c.username,
+    user_account.c.locked,
+)
+
+
+class BindingStore:
+    """SQL for key bindings; every method runs in the caller's connection."""
+
+    def insert(self, connection: Connection, new: NewBinding, now: datetime) -> int:
+        """Store a binding and its UseKeyWith pairs; returns its row id."""
+        code_id = new.revocation_code_identifier
+        result = connection.execute(
+            insert(xkms_key_binding).values(
+                binding_id=new.binding_id,
+                user_id=new.user_id,
+                passcode_id=new.passcode_id,
+                key_fingerprint=new.key_fingerprint,
+                public_key=new.public_key_pem,
+                key_name=new.key_name,
+                key_usages=encode_usages(new.key_usages),
+                not_before=new.not_before,
+                not_after=new.not_after,
+                revocation_code_identifier=None
+                if code_id is None
+                else base64.b64encode(code_id).decode("ascii"),
+                created_at=now,
+            )
+        )
+        (row_id,) = result.inserted_primary_key or (0,)
+        if new.use_key_with:
+            connection.execute(
+                insert(xkms_binding_use),
+                [
+                    {"binding_id": row_id, "application": p.application, "identifier": p.identifier}
+                    for p in new.use_key_with
+                ],
+            )
+        return int(row_id)
+
+    def find(
+        self, connection: Connection, query: Query, *, limit: int = MAX_MATCHES
+    ) -> list[StoredBinding]:
+        """Bindings matching every criterion, oldest first, at most `limit`."""
+        statement = (
+            select(*_columns)
+            .outerjoin(user_account, user_account.c.id == xkms_key_binding.c.user_id)
+            .order_by(xkms_key_binding.c.id)
+            .limit(limit)
+        )
+        if query.key_fingerprint is not None:
+            statement = statement.where(xkms_key_binding.c.key_fingerprint == query.key_fingerprint)
+        if query.key_name is not None:
+            statement = statement.where(xkms_key_binding.c.key_name == query.key_name)
+        if not query.include_revoked:
+            statement = statement.where(xkms_key_binding.c.revoked_at.is_(None))
+        for usage in query.key_usages:
+            code = _USAGE_CODES.get(usage)
+            if code is not None:
+                statement = statement.where(xkms_key_binding.c.key_usages.contains(code))
+        for pair in query.use_key_with:
+            statement = statement.where(
+                xkms_key_binding.c.id.in_(
+                    select(xkms_binding_use.c.binding_id).where(
+                        and_(
+                            xkms_binding_use.c.application == pair.application,
+                            xkms_binding_use.c.identifier == pair.identifier,
+                        )
+                    )
+                )
+            )
+        rows = connection.execute(statement).all()
+        return self._with_uses(connection, rows)
+
+    def by_binding_id(self, connection: Connection, binding_id: str) -> StoredBinding | None:
+        """The binding with this KeyBinding Id, or None."""
+        rows = connection.execute(
+            select(*_columns)
+            .outerjoin(user_account, user_account.c.id == xkms_key_binding.c.user_id)
+            .where(xkms_key_binding.c.binding_id == binding_id)
+        ).all()
+        found = self._with_uses(connection, rows)
+        return found[0] if found else None
+
+    def for_user(self, connection: Connection, user_id: int | None) -> list[StoredBinding]:
+        """Every binding (revoked too) of one user, or of everyone when None."""
+        statement = (
+            select(*_columns)
+            .outerjoin(user_account, user_account.c.id == xkms_key_binding.c.user_id)
+            .order_by(xkms_key_binding.c.id)
+        )
+        if user_id is not None:
+            statement = statement.where(xkms_key_binding.c.user_id == user_id)
+        return self._with_uses(connection, connection.execute(statement).all())
+
+    def revoke(self, connection: Connection, row_id: int, now: datetime) -> bool:
+        """Revoke a binding, atomically: of two concurrent revokes exactly one returns True."""
+        revoked = connection.execute(
+            update(xkms_key_binding)
+            .where(xkms_key_binding.c.id == row_id, xkms_key_binding.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+        return bool(revoked == 1)
+
+    def _with_uses(self, connection: Connection, rows: Sequence[Row[Any]]) -> list[StoredBinding]:
+        ids = [row.id for row in rows]
+        uses: dict[int, list[UseKeyWith]] = {}
+        if ids:
+            for use in connection.execute(
+                select(xkms_binding_use)
+                .where(xkms_binding_use.c.binding_id.in_(ids))
+                .order_by(xkms_binding_use.c.id)
+            ):
+                uses.setdefault(use.binding_id, []).append(
+                    UseKeyWith(use.application, use.identifier)
+                )
+        return [_stored(row, tuple(uses.get(row.id, ()))) for row in rows]
+
+
+def _stored(r: Row[Any], uses: tuple[UseKeyWith, ...]) -> StoredBinding:
+    code = r.revocation_code_identifier
+    return StoredBinding(
+        id=r.id,
+        binding_id=r.binding_id,
+        user_id=r.user_id,
+        username=r.username,
+        owner_locked=bool(r.locked),
+        passcode_id=r.passcode_id,
+        key_fingerprint=r.key_fingerprint,
+        public_key_pem=r.public_key,
+        key_name=r.key_name,
+        key_usages=tuple(_USAGE_URIS[c] for c in r.key_usages),
+        not_before=r.not_before,
+        not_after=r.not_after,
+        revocation_code_identifier=None if code is None else base64.b64decode(code),
+        revoked_at=r.revoked_at,
+        created_at=r.created_at,
+        use_key_with=uses,
+    )
