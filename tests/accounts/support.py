@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import threading
+from base64 import b64encode
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from json import dumps
 from typing import Any, Protocol
 
 import httpx
@@ -83,6 +85,12 @@ def basic_auth(application: NewApplication, secret: str | None = None) -> httpx.
     return httpx.BasicAuth(str(application.application.id), secret or application.secret)
 
 
+def basic_header(application: NewApplication, secret: str | None = None) -> str:
+    """The `Authorization` header value for HTTP Basic `applicationId:secret`."""
+    pair = f"{application.application.id}:{secret or application.secret}"
+    return "Basic " + b64encode(pair.encode()).decode()
+
+
 class Browser:
     """A browser as far as Passport can tell: it keeps the session cookie and sends an Origin.
 
@@ -123,7 +131,14 @@ class Browser:
         for name, value in headers.items():
             sent[name.replace("_", "-")] = value
         sent = {name: value for name, value in sent.items() if value}
-        response = await self.http.request(method, path, params=params, json=json, headers=sent)
+        content = None
+        if json is not None:
+            # Encoded here, as JSON allows: "\ud800" (an unpaired surrogate) can be sent.
+            content = dumps(json).encode("ascii")
+            sent["Content-Type"] = "application/json"
+        response = await self.http.request(
+            method, path, params=params, content=content, headers=sent
+        )
         self.http.cookies.clear()
         set_cookie = session_cookie_of(response)
         if set_cookie is not None:

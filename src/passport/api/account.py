@@ -9,7 +9,7 @@ from passport.api.errors import RegistrationClosed
 from passport.api.guard import Guard
 from passport.api.registry import Controller, api_method
 from passport.identity.audit import Actor
-from passport.identity.errors import InvalidValue
+from passport.identity.errors import Missing
 from passport.identity.groups import memberships
 from passport.identity.login import Credentials, LoginService
 from passport.identity.sessions import Session
@@ -104,7 +104,7 @@ class AccountController(Controller):
         credentials = Credentials.check(session.username, old_password)
         actor = actor_of(context)
         if not new_password:
-            raise InvalidValue("New password must be specified.", field="newPassword")
+            raise Missing("New password must be specified.", field="newPassword")
         user = self.login_service.verify(credentials, actor, action="account.change_password")
         self.users.set_password(user, new_password, actor, field="newPassword")
         new = self.login_service.open_session(
@@ -127,7 +127,7 @@ class AccountController(Controller):
         if not self.self_registration:
             raise RegistrationClosed("Self-registration is switched off.", source="url")
         if not password:
-            raise InvalidValue("Password must be specified.", field="password")
+            raise Missing("Password must be specified.", field="password")
         user = self.users.create(
             username, password, actor_of(context), email=email, display_name=display_name
         )

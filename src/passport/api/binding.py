@@ -21,6 +21,8 @@ from passport.api.registry import ApiMethod
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 MAX_FIELDS = 100
+# Arguments that carry a password: taken from a body only, never echoed in an error.
+PASSWORD_ARGUMENTS = frozenset({"password", "oldPassword", "newPassword"})
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
 
 
@@ -175,9 +177,9 @@ def _convert(name: str, kind: type, value: Any) -> Any:
     if kind is str:
         if isinstance(value, str):
             return value
-        raise ArgumentInvalid(
-            f"Parameter '{name}' must be a string.", source=name, value=repr(value)
-        )
+        # A password sent with the wrong type is still a password: never echo it.
+        shown = "" if name in PASSWORD_ARGUMENTS else repr(value)
+        raise ArgumentInvalid(f"Parameter '{name}' must be a string.", source=name, value=shown)
     if kind is bool:
         if isinstance(value, bool):
             return value

@@ -8,11 +8,12 @@ from typing import Any
 
 import structlog
 
-from passport.api.binding import Arguments, bind, parse_body, parse_query
+from passport.api.binding import PASSWORD_ARGUMENTS, Arguments, bind, parse_body, parse_query
 from passport.api.context import RequestContext
 from passport.api.envelope import ApiResponse, client_error, envelope, render, server_error
 from passport.api.errors import (
     ArgumentInvalid,
+    ArgumentMissing,
     CallbackInvalid,
     ClientError,
     Conflict,
@@ -101,6 +102,7 @@ class Dispatcher:
             )
         arguments = Arguments()
         parse_query(query_string, arguments)
+        _refuse_passwords(arguments)
         if verb == "POST":
             parse_body(content_type, body, arguments)
         callback = _callback(arguments.pop("callback"), method, verb)
@@ -127,6 +129,16 @@ class Dispatcher:
             )
         body = envelope(success=True, logged_in=context.logged_in, data=data)
         return render(body, 200, call.callback)
+
+
+def _refuse_passwords(query: Arguments) -> None:
+    # URLs end up in logs, proxies and browser history: a password never travels in one.
+    for name in sorted(PASSWORD_ARGUMENTS):
+        if query.get(name) is not None:
+            raise ArgumentInvalid(
+                f"Parameter '{name}' must be sent in the request body, never in the URL.",
+                source=name,
+            )
 
 
 def _callback(value: Any, method: ApiMethod, verb: str) -> str | None:
@@ -156,6 +168,8 @@ def _from_identity(error: identity_errors.IdentityError) -> ClientError:
         kind = PasswordRejected
     elif isinstance(error, IdentityResetTokenInvalid):
         kind = ResetTokenInvalid
+    elif isinstance(error, identity_errors.Missing):
+        kind = ArgumentMissing
     if kind is not None:
         return kind(error.message, source=error.field, value=error.value)
     if isinstance(error, identity_errors.NotFound):

@@ -23,6 +23,9 @@ class ClientError(Exception):
     status: ClassVar[int] = 400
 
     def __post_init__(self) -> None:
+        # Echoed text may hold what UTF-8 cannot carry (an unpaired surrogate): escape it.
+        self.message = _printable(self.message)
+        self.value = _printable(self.value)
         super().__init__(self.message)
         if len(self.value) > VALUE_MAX:
             self.value = self.value[:VALUE_MAX] + "…"
@@ -39,6 +42,10 @@ class ClientError(Exception):
             "Value": self.value,
             "Number": self.number,
         }
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class ArgumentMissing(ClientError):

@@ -6,14 +6,16 @@ from typing import Any
 
 from passport.api.account import identity_data, iso
 from passport.api.context import RequestContext
-from passport.api.errors import ArgumentMissing, NotLoggedIn
+from passport.api.errors import ArgumentMissing, NotFound, NotLoggedIn
 from passport.api.guard import Guard
 from passport.api.registry import Controller, api_method
 from passport.identity.audit import Actor
 from passport.identity.groups import check_permission, has_permission
 from passport.identity.login import Credentials, LoginService
 from passport.identity.sessions import Session, SessionService
+from passport.identity.text import check_name
 from passport.storage.database import Database
+from passport.storage.tables import APPLICATION_NAME_MAX
 
 
 class SessionController(Controller):
@@ -104,9 +106,18 @@ class PermissionController(Controller):
             application_id = app.id
         else:
             session = self.guard.require_session(context)
-            if application is None or not application.strip():
-                raise ArgumentMissing("Application must be specified.", source="application")
-            application_id = self.guard.applications.get_by_name(application.strip()).id
+            name = check_name(
+                application or "",
+                field="application",
+                label="Application",
+                max_length=APPLICATION_NAME_MAX,
+            )
+            found = self.guard.applications.find_by_name(name)
+            if found is None:
+                raise NotFound(
+                    f"Could not find application '{name}'.", source="application", value=name
+                )
+            application_id = found.id
         with self.database.read() as connection:
             allowed = has_permission(connection, session.user_id, application_id, checked)
         return {"Allowed": allowed}

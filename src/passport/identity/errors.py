@@ -17,6 +17,10 @@ class InvalidValue(IdentityError):
     """A value is missing, too long or contains characters that are not allowed."""
 
 
+class Missing(InvalidValue):
+    """A required value is absent or empty."""
+
+
 class NotFound(IdentityError):
     """The thing named does not exist."""
 

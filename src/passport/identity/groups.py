@@ -17,6 +17,7 @@ from passport.identity.text import check_name
 from passport.identity.users import User
 from passport.storage.database import Database
 from passport.storage.tables import (
+    APPLICATION_NAME_MAX,
     GROUP_NAME_MAX,
     PERMISSION_MAX,
     application_info,
@@ -101,12 +102,13 @@ class GroupService:
         return self._required_application(name)
 
     def _required_application(self, name: str | None) -> Application:
-        if name is None or not name.strip():
-            raise InvalidValue("Application must be specified.", field="application")
-        application = self.applications.find_by_name(name.strip())
+        checked = check_name(
+            name or "", field="application", label="Application", max_length=APPLICATION_NAME_MAX
+        )
+        application = self.applications.find_by_name(checked)
         if application is None:
             raise NotFound(
-                f"Could not find application '{name.strip()}'.", field="application", value=name
+                f"Could not find application '{checked}'.", field="application", value=checked
             )
         return application
 

@@ -8,9 +8,10 @@ from sqlalchemy import select, update
 
 from passport.identity.audit import Actor, AuditLog
 from passport.identity.clock import Clock
-from passport.identity.errors import IdentityError, InvalidValue
+from passport.identity.errors import IdentityError, Missing
 from passport.identity.passwords import PasswordHashing, check_password_text
 from passport.identity.sessions import NewSession, SessionService
+from passport.identity.text import check_name
 from passport.identity.throttle import (
     ThrottlePolicy,
     claim_account_try,
@@ -43,13 +44,15 @@ class Credentials:
     def check(cls, username: object, password: object) -> Credentials:
         """Refuse missing, empty, oversized or malformed credentials with a specific error."""
         if not isinstance(username, str) or not username.strip():
-            raise InvalidValue("Username must be specified.", field="username")
+            raise Missing("Username must be specified.", field="username")
         if not isinstance(password, str) or password == "":
-            raise InvalidValue("Password must be specified.", field="password")
-        if len(username) > USERNAME_MAX * 4:
-            raise InvalidValue("Username is too long.", field="username")
+            raise Missing("Password must be specified.", field="password")
+        # No account has a name this long or with such characters: say so, check nothing.
+        checked = check_name(
+            username, field="username", label="Username", max_length=USERNAME_MAX * 4
+        )
         check_password_text(password)
-        return cls(username.strip(), password)
+        return cls(checked, password)
 
 
 FAILED = "Username or password is incorrect."

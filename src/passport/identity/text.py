@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from passport.identity.errors import InvalidValue
+from passport.identity.errors import InvalidValue, Missing
 
 # Unicode categories refused in names: controls, unassigned, surrogates, private use.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cn", "Cs", "Co"})
@@ -14,7 +14,7 @@ def check_name(value: str, *, field: str, label: str, max_length: int) -> str:
     """Return `value` stripped of surrounding spaces, or raise InvalidValue saying why."""
     stripped = value.strip()
     if not stripped:
-        raise InvalidValue(f"{label} must be specified.", field=field, value=value)
+        raise Missing(f"{label} must be specified.", field=field, value=value)
     if len(stripped) > max_length:
         raise InvalidValue(
             f"{label} must be at most {max_length} characters.", field=field, value=stripped

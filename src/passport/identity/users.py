@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from passport.identity.audit import Actor, AuditLog
 from passport.identity.clock import Clock
-from passport.identity.errors import Conflict, InvalidValue, NotFound
+from passport.identity.errors import Conflict, InvalidValue, Missing, NotFound
 from passport.identity.passwords import PasswordHashing, check_new_password
 from passport.identity.secrets import new_token, token_hash
 from passport.identity.text import check_name
@@ -234,7 +234,7 @@ class UserService:
     ) -> None:
         """Set a new password and end every session of the user."""
         if not new_password:
-            raise InvalidValue("New password must be specified.", field=field)
+            raise Missing("New password must be specified.", field=field)
         check_new_password(new_password, field=field)
         password_hash = self.hashing.hash(new_password)
         now = self.clock.now()
@@ -276,9 +276,9 @@ class UserService:
     def reset_password(self, token: str | None, new_password: str | None, actor: Actor) -> User:
         """Use a reset token (once) to set a new password; ends every session of the user."""
         if not token:
-            raise InvalidValue("Reset token must be specified.", field="token")
+            raise Missing("Reset token must be specified.", field="token")
         if not new_password:
-            raise InvalidValue("New password must be specified.", field="newPassword")
+            raise Missing("New password must be specified.", field="newPassword")
         check_new_password(new_password, field="newPassword")
         password_hash = self.hashing.hash(new_password)
         now = self.clock.now()
