@@ -40,7 +40,9 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
     },
 }
 
-_ERROR_STATUSES = ("400", "404", "405", "409", "413", "415", "500")
+# The JSONP callback rule in ASCII classes: Python-based tools read `\w` as Unicode letters.
+_CALLBACK_PATTERN = r"^[A-Za-z_$][A-Za-z0-9_$]{0,63}(\.[A-Za-z_$][A-Za-z0-9_$]{0,63}){0,3}$"
+_ERROR_STATUSES = ("400", "401", "403", "404", "405", "409", "413", "415", "429", "500")
 
 
 def build_openapi(registry: Registry, server_url: str) -> dict[str, Any]:
@@ -72,6 +74,12 @@ def _envelope_response(description: str) -> dict[str, Any]:
     }
 
 
+def _jsonp_response() -> dict[str, Any]:
+    response = _envelope_response("Success; or, with `callback`, any answer as a JSONP call")
+    response["content"]["application/javascript"] = {"schema": {"type": "string"}}
+    return response
+
+
 def _operations(method: ApiMethod) -> dict[str, Any]:
     responses: dict[str, Any] = {"200": _envelope_response("Success")}
     responses.update(
@@ -81,11 +89,13 @@ def _operations(method: ApiMethod) -> dict[str, Any]:
     operations: dict[str, Any] = {}
     base = {"summary": method.spec.summary, "tags": [method.controller], "responses": responses}
     if "GET" in method.spec.http_methods:
+        get_responses = responses
         parameters = [
             {"name": p.name, "in": "query", "required": False, "schema": {"type": _TYPES[p.kind]}}
             for p in method.parameters
         ]
         if method.spec.read_only:
+            get_responses = {**responses, "200": _jsonp_response()}
             parameters.append(
                 {
                     "name": "callback",
@@ -94,7 +104,7 @@ def _operations(method: ApiMethod) -> dict[str, Any]:
                     "description": "JSONP: wrap the envelope in a call to this function",
                     "schema": {
                         "type": "string",
-                        "pattern": r"^[A-Za-z_$][\w$]{0,63}(\.[A-Za-z_$][\w$]{0,63}){0,3}$",
+                        "pattern": _CALLBACK_PATTERN,
                     },
                 }
             )
@@ -102,6 +112,7 @@ def _operations(method: ApiMethod) -> dict[str, Any]:
             **base,
             "operationId": f"get{method.controller}{method.spec.name}",
             "parameters": parameters,
+            "responses": get_responses,
         }
     if "POST" in method.spec.http_methods:
         schema = {"type": "object", "properties": properties}
