@@ -1,0 +1,168 @@
+"""`passport run` with flags: plain HTTP, several workers, JSON logs, SIGTERM, a busy port."""
+
+from __future__ import annotations
+
+import json
+import signal
+import ssl
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from e2e_server import PassportLauncher, PassportServer, free_port, run_passport
+from prometheus_client.parser import text_string_to_metric_families
+
+pytestmark = pytest.mark.e2e
+
+CONVERGE_DEADLINE_S = 15.0
+ROUTE = "Service/getApplication"
+
+
+def _route_requests(server: PassportServer, route: str) -> float:
+    """The requests /metrics counts for a route, over every method and status."""
+    with server.client() as client:
+        text = client.get("/metrics").text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "passport_http_requests"
+        for sample in family.samples
+        if sample.name == "passport_http_requests_total" and sample.labels["route"] == route
+    )
+
+
+def _children(pid: int) -> list[int]:
+    """The process IDs whose parent is `pid` (Linux /proc)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        children.extend(int(child) for child in text)
+    return children
+
+
+def test_insecure_http_serves_plain_http_without_hsts(launch_passport: PassportLauncher) -> None:
+    server = launch_passport.start("--insecure-http")
+
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        response = client.get("/Service/getApplication", params={"name": "Passport"})
+
+    assert server.base_url.startswith("http://")
+    assert response.status_code == 200
+    assert response.json()["Data"]["Application"] == {"ID": 1}
+    assert "strict-transport-security" not in response.headers
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "x-request-id" in response.headers
+    with (
+        pytest.raises(httpx.ConnectError),
+        httpx.Client(verify=server.ssl_context(), timeout=10) as tls_client,
+    ):
+        tls_client.get(f"https://127.0.0.1:{server.port}/healthz")
+    assert f"Passport listening on http://127.0.0.1:{server.port}" in server.stdout()
+
+
+def test_two_workers_metrics_count_every_request_exactly_once(
+    launch_passport: PassportLauncher,
+) -> None:
+    server = launch_passport.start("--workers", "2")
+    assert len(_children(server.process.pid)) == 2
+    requests = 40
+
+    for _ in range(requests):
+        # A new connection each time, so that both workers get some of them.
+        with server.client() as client:
+            response = client.get("/Service/getApplication", params={"name": "Passport"})
+            assert response.status_code == 200
+
+    deadline = time.monotonic() + CONVERGE_DEADLINE_S
+    counted = _route_requests(server, ROUTE)
+    while counted != requests and time.monotonic() < deadline:
+        time.sleep(0.1)
+        counted = _route_requests(server, ROUTE)
+    assert counted == requests
+
+
+def test_json_log_format_writes_an_access_line_per_request(
+    launch_passport: PassportLauncher,
+) -> None:
+    server = launch_passport.start("--log-format", "json")
+    with server.client() as client:
+        response = client.get("/Service/getApplication", params={"name": "Passport"})
+    request_id = response.headers["x-request-id"]
+
+    deadline = time.monotonic() + CONVERGE_DEADLINE_S
+    lines: list[dict[str, object]] = []
+    while not lines and time.monotonic() < deadline:
+        time.sleep(0.05)
+        lines = [
+            json.loads(line)
+            for line in server.stderr().splitlines()
+            if line.startswith("{") and request_id in line
+        ]
+
+    (line,) = lines
+    assert line["route"] == ROUTE
+    assert line["status"] == 200
+    assert line["path"] == "/Service/getApplication"  # never the query string
+    assert line["method"] == "GET"
+
+
+def test_sigterm_stops_the_server_gracefully(launch_passport: PassportLauncher) -> None:
+    server = launch_passport.start("--workers", "2")
+    workers = _children(server.process.pid)
+
+    status = server.stop(signal.SIGTERM)
+
+    # granian's main process stops its workers and returns; `passport run` then exits 0.
+    assert status == 0
+    assert "Granian shutdown completed" in server.stdout()  # granian logs to stdout
+    assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
+    with pytest.raises(httpx.ConnectError), server.client() as client:
+        client.get("/healthz")
+
+
+def test_a_second_server_on_a_busy_port_refuses_in_one_line(
+    launch_passport: PassportLauncher,
+) -> None:
+    first = launch_passport.start()
+
+    second = run_passport(first.home, "run", "--port", str(first.port))
+
+    assert second.returncode == 1
+    assert second.stderr.splitlines() == [
+        f"passport: error: cannot listen on 127.0.0.1:{first.port}: Address already in use"
+    ]
+    assert second.stdout == ""
+
+
+def test_run_before_init_fails_in_one_line(tmp_path: Path) -> None:
+    result = run_passport(tmp_path / "nowhere", "run", "--port", str(free_port()))
+
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("passport: error: TLS certificate")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+def test_serves_the_original_envelope_from_a_server_database(
+    launch_passport: PassportLauncher,
+    backend: str,
+    server_databases: dict[str, object],
+    tmp_path: Path,
+) -> None:
+    servers = server_databases
+    if backend not in servers:
+        pytest.skip(f"PASSPORT_TEST_BACKENDS leaves out {backend}")
+    url = servers[backend].create("e2e")  # type: ignore[attr-defined]
+    environment = {"PASSPORT_DATABASE_URL": url}
+    home = launch_passport.new_home(environment)
+
+    server = launch_passport.start("--workers", "2", home=home, env=environment)
+
+    assert not (home / "passport.db").exists()
+    with server.client() as client:
+        response = client.get("/Service/getApplication", params={"name": "Passport"})
+    assert response.json()["Data"]["Application"] == {"ID": 1}
+    tls = server.ssl_context()
+    assert tls.verify_mode == ssl.CERT_REQUIRED
