@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     )
     json_max_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest JSON body")
     soap_max_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest SOAP body")
+    soap_services: list[str] = Field(
+        default_factory=list,
+        description='More SOAP services to host, as "package.module:factory"',
+    )
+    trace_file: Path | None = Field(
+        default=None, description="Append every SOAP message received and sent to this file"
+    )
     log_format: Literal["console", "json"] = Field(
         default="console", description="Log rendering: console (development) or json"
     )
@@ -99,6 +106,40 @@ class Settings(BaseSettings):
     )
     password_hash_concurrency: int = Field(
         default=0, ge=0, le=256, description="Parallel argon2 verifications per worker (0: cores)"
+    )
+    xkms_path: str = Field(
+        default="/xkms",
+        pattern=r"^(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$",
+        description="Path of the XKMS endpoint",
+    )
+    xkms_min_rsa_bits: int = Field(
+        default=2048, ge=512, le=16384, description="Smallest RSA key XKMS registers or trusts"
+    )
+    xkms_legacy_sha1: bool = Field(
+        default=False,
+        description="Accept RSA-SHA1 signatures and SHA-1 digests (old XKMS clients)",
+    )
+    xkms_accept_hmac_sha1: bool = Field(
+        default=True,
+        description="Accept KeyBindingAuthentication with HMAC-SHA1 (as the Recommendation's "
+        "samples use)",
+    )
+    xkms_clock_skew_seconds: int = Field(
+        default=300, ge=0, le=86400, description="Clock difference tolerated with XKMS clients"
+    )
+    xkms_default_validity_days: int = Field(
+        default=365, ge=1, le=36500, description="Validity of a key binding that asks for none"
+    )
+    xkms_require_signed_requests: bool = Field(
+        default=False, description="Refuse XKMS requests that carry no valid ds:Signature"
+    )
+    xkms_trusted_client_keys: list[str] = Field(
+        default_factory=list,
+        description="SHA-256 fingerprints (hex) of client keys whose signed requests count",
+    )
+    xkms_accepted_services: list[str] = Field(
+        default_factory=list,
+        description="Service URIs accepted in requests besides PASSPORT_PUBLIC_URL + xkms_path",
     )
 
     @classmethod

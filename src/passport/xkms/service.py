@@ -1,0 +1,160 @@
+"""The XKMS 2.0 service as the SOAP container sees it: dispatch, result codes, signing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from lxml import etree
+
+from passport.identity.audit import AuditLog
+from passport.identity.clock import Clock
+from passport.soap.service import SoapRequest, SoapResponse
+from passport.storage.database import Database
+from passport.xkms import names
+from passport.xkms.bindings import BindingStore
+from passport.xkms.documents import document
+from passport.xkms.errors import MessageNotSupported, NoAuthentication, XkmsError
+from passport.xkms.keys import KeyInfoError, key_fingerprint, public_key_from_key_info
+from passport.xkms.kiss import Kiss
+from passport.xkms.krss import Krss
+from passport.xkms.messages import Element, Request, new_result, parse_request
+from passport.xkms.passcodes import PasscodeService
+from passport.xkms.policy import XkmsPolicy, signature_policies
+from passport.xkms.service_keys import ServiceKey
+from passport.xkms.xmldsig import SignatureError, sign_enveloped, verify_key_signature
+
+log = structlog.get_logger("passport.xkms")
+
+# Every request the Recommendation defines; those Passport does not process yet are
+# answered with Sender/MessageNotSupported in their own result form.
+REQUESTS = {
+    "LocateRequest": "LocateResult",
+    "ValidateRequest": "ValidateResult",
+    "RegisterRequest": "RegisterResult",
+    "RevokeRequest": "RevokeResult",
+    "ReissueRequest": "ReissueResult",
+    "RecoverRequest": "RecoverResult",
+    "CompoundRequest": "CompoundResult",
+    "PendingRequest": "Result",
+    "StatusRequest": "StatusResult",
+}
+
+
+@dataclass
+class XkmsService:
+    """Serves XKMS at `path`; every result is signed with the service key."""
+
+    path: str
+    database: Database
+    clock: Clock
+    audit: AuditLog
+    passcodes: PasscodeService
+    service_key: ServiceKey
+    policy: XkmsPolicy
+
+    namespace: str = names.XKMS
+    elements: frozenset[str] = frozenset(REQUESTS)
+    understood_headers: frozenset[tuple[str, str]] = frozenset()
+    server_tokens: tuple[str, ...] = ("XKMS/2.0",)
+
+    def __post_init__(self) -> None:
+        store = BindingStore()
+        hmac_policy, key_policy = signature_policies(self.policy)
+        self.key_policy = key_policy
+        self.kiss = Kiss(self.database, self.clock, store)
+        self.krss = Krss(
+            database=self.database,
+            clock=self.clock,
+            audit=self.audit,
+            passcodes=self.passcodes,
+            store=store,
+            policy=self.policy,
+            hmac_policy=hmac_policy,
+            key_policy=key_policy,
+        )
+
+    def wsdl(self, endpoint_url: str, query: str) -> tuple[bytes, str] | None:
+        """The WSDL and its schemas, addressed to this endpoint."""
+        return document(endpoint_url, query)
+
+    def handle(self, request: SoapRequest) -> SoapResponse:
+        """Answer one XKMS request with its (signed) result."""
+        kind = etree.QName(request.body).localname
+        result = self.result_for(kind, request.body, request.endpoint_url, request.client_address)
+        sign_enveloped(result, self.service_key.private_key, list(self.service_key.certificates))
+        return SoapResponse(result)
+
+    def result_for(self, kind: str, element: Element, endpoint_url: str, client: str) -> Element:
+        """The unsigned result of one request; an XkmsError becomes its result codes."""
+        result_name = REQUESTS[kind]
+        try:
+            request = parse_request(element)
+        except XkmsError as error:
+            return _error_result(kind, element, endpoint_url, result_name, error)
+        try:
+            self._check_service(request, endpoint_url)
+            self._check_request_signature(request)
+            return self._dispatch(request, endpoint_url, client)
+        except XkmsError as error:
+            log.info("xkms.refused", request=kind, minor=error.minor, reason=error.reason)
+            return new_result(request, result_name, endpoint_url, error.major, error.minor)
+
+    def _dispatch(self, request: Request, service: str, client: str) -> Element:
+        if request.kind == "LocateRequest":
+            return self.kiss.locate(request, service)
+        if request.kind == "ValidateRequest":
+            return self.kiss.validate(request, service)
+        if request.kind == "RegisterRequest":
+            return self.krss.register(request, service, client)
+        if request.kind == "RevokeRequest":
+            return self.krss.revoke(request, service, client)
+        raise MessageNotSupported(f"{request.kind} is not supported")
+
+    def _check_service(self, request: Request, endpoint_url: str) -> None:
+        if request.service != endpoint_url and request.service not in self.policy.accepted_services:
+            raise MessageNotSupported(f"Service {request.service[:200]!r} is not this endpoint")
+
+    def _check_request_signature(self, request: Request) -> None:
+        signature = request.signature
+        if signature is None:
+            if self.policy.require_signed_requests:
+                raise NoAuthentication("the request is not signed")
+            return
+        key_info = signature.find(f"{{{names.DS}}}KeyInfo")
+        if key_info is None:
+            raise NoAuthentication("the request signature carries no KeyInfo")
+        try:
+            public_key = public_key_from_key_info(key_info)
+        except KeyInfoError as exc:
+            raise NoAuthentication(f"request signature KeyInfo: {exc}") from None
+        trusted = self.policy.trusted_client_keys
+        if trusted and key_fingerprint(public_key) not in trusted:
+            raise NoAuthentication("the request is signed by a key that is not trusted")
+        try:
+            verify_key_signature(signature, public_key, request.element, self.key_policy)
+        except SignatureError as error:
+            raise NoAuthentication(f"request signature: {error.reason}") from None
+
+
+def _error_result(
+    kind: str, element: Element, endpoint_url: str, result_name: str, error: XkmsError
+) -> Element:
+    """A result for a request too malformed to read its common attributes."""
+    request = Request(
+        kind=kind,
+        element=element,
+        id=element.get("Id") or "",
+        service=endpoint_url,
+        nonce=None,
+        original_request_id=None,
+        response_limit=None,
+        opaque_client_data=None,
+        response_mechanisms=frozenset(),
+        respond_with=frozenset(),
+        signature=None,
+    )
+    result = new_result(request, result_name, endpoint_url, error.major, error.minor or None)
+    if not request.id:
+        del result.attrib["RequestId"]
+    return result
