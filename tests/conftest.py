@@ -151,6 +151,16 @@ def database_url(backend: str, migrated_templates: dict[str, str], tmp_path: Pat
 
 
 @pytest.fixture
+def empty_database_url(
+    backend: str, server_databases: dict[str, ServerDatabases], tmp_path: Path
+) -> str:
+    """A new database on the test's backend that has never been migrated."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    return server_databases[backend].create("empty")
+
+
+@pytest.fixture
 def database(database_url: str) -> Iterator[Database]:
     """A Database on a migrated, empty database."""
     database = Database.from_url(database_url)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from passport.identity.errors import Conflict, InvalidValue, NotFound
 from passport.identity.secrets import new_token, token_hash, token_matches
@@ -213,15 +213,16 @@ class ApplicationService:
         checked_origins = sorted({check_origin(origin) for origin in origins})
         secret = new_token()
         with self.database.write() as connection:
-            taken = connection.execute(
-                select(application_info.c.name).where(
-                    func.lower(application_info.c.name) == name.lower()
-                )
-            ).first()
-            if taken is not None:
-                raise Conflict(
-                    f"An application named '{taken.name}' already exists.", field="name", value=name
-                )
+            # Compared in Python: SQLite's lower() folds ASCII only, so 'Ärzte' would pass
+            # 'ärzte' there. Applications are few, and adding one is rare.
+            folded = name.casefold()
+            for (existing,) in connection.execute(select(application_info.c.name)):
+                if existing.casefold() == folded:
+                    raise Conflict(
+                        f"An application named '{existing}' already exists.",
+                        field="name",
+                        value=name,
+                    )
             application_id = _insert_application(connection, name, token_hash(secret))
             if checked_origins:
                 connection.execute(
