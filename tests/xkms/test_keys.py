@@ -303,3 +303,9 @@ def test_an_element_other_than_key_info_is_refused() -> None:
 
 def test_key_info_error_is_a_value_error() -> None:
     assert issubclass(KeyInfoError, ValueError)
+
+
+def test_ec_certificate_on_an_unsupported_curve_is_refused() -> None:
+    private_key = ec.generate_private_key(ec.SECP224R1())
+    with pytest.raises(KeyInfoError, match="unsupported elliptic curve secp224r1"):
+        keys.public_key_from_key_info(key_info_from(x509_data_xml(self_signed(private_key))))

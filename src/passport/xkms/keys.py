@@ -106,7 +106,11 @@ def _key_from_key_value(key_value: etree._Element) -> PublicKey:
 
 
 def _supported(public_key: object, source: str) -> PublicKey:
-    if isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return public_key
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        if public_key.curve.name not in _URIS_BY_CURVE:
+            raise KeyInfoError(f"unsupported elliptic curve {public_key.curve.name}")
         return public_key
     raise KeyInfoError(f"{source} holds an unsupported {type(public_key).__name__}")
 
