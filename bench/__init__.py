@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` runs `bench/run.py`; granian workers import `bench.app`."""
