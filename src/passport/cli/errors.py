@@ -14,6 +14,8 @@ from passport.identity.errors import IdentityError
 from passport.storage.migrate import MigrationError
 from passport.tls import TLSError
 from passport.web.server import ServeError
+from passport.xkms.service_keys import ServiceKeyError
+from passport.xkms.vault import VaultError
 
 # Where commands record the database they opened, so that an unreachable one can be named.
 DATABASE_URL_KEY = "passport.database_url"
@@ -28,6 +30,8 @@ EXPECTED_ERRORS = (
     OperationalError,
     ArgumentError,
     OSError,
+    VaultError,
+    ServiceKeyError,
 )
 
 

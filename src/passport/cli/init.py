@@ -1,4 +1,4 @@
-"""`passport init`: the home folder, database, `Passport` row and a self-signed TLS pair."""
+"""`passport init`: the home folder, database, `Passport` row, TLS pair and XKMS keys."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from passport.identity.applications import PASSPORT_APPLICATION, ApplicationServ
 from passport.storage.database import Database
 from passport.storage.migrate import current_revision, head_revision, upgrade
 from passport.tls import load_private_key, write_private_key, write_self_signed_certificate
+from passport.xkms.service_keys import create_service_key, data_key_path, service_key_paths
+from passport.xkms.vault import create_data_key
 
 HOME_MODE = 0o700
 
@@ -55,6 +57,7 @@ def init_command(home: Path | None) -> None:
     _make_home(settings.home, report)
     _make_database(settings, report)
     _make_tls(settings, report)
+    _make_xkms_keys(settings, report)
 
     if report.made:
         click.echo(f"initialised {settings.home}")
@@ -69,6 +72,7 @@ def init_command(home: Path | None) -> None:
     click.echo("next:")
     if home is not None and home.resolve() != home_from_environment().resolve():
         click.echo(f"  export PASSPORT_HOME={settings.home}")
+    click.echo("  passport user add <you> --admin    # the first administrator")
     click.echo("  passport run")
     insecure = "" if settings.insecure_http else "-k "
     url = listen_url(settings, reachable=True)
@@ -140,6 +144,20 @@ def _make_tls(settings: Settings, report: Report) -> None:
         made=True,
         item=f"TLS certificate {cert} (self-signed for {', '.join(info.names)}; "
         f"valid until {info.not_after:%Y-%m-%d})",
+    )
+
+
+def _make_xkms_keys(settings: Settings, report: Report) -> None:
+    data_key = data_key_path(settings.home)
+    made = create_data_key(data_key)
+    report.add(made=made, item=f"XKMS data key {data_key}" + (" (mode 0600)" if made else ""))
+    key_path, cert_path = service_key_paths(settings.home)
+    made = create_service_key(settings.home)
+    report.add(
+        made=made,
+        item=f"XKMS service signing key {key_path} (mode 0600) and certificate {cert_path}"
+        if made
+        else f"XKMS service signing key {key_path}",
     )
 
 

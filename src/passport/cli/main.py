@@ -10,7 +10,15 @@ from passport.cli.check import check_command
 from passport.cli.db import db_group
 from passport.cli.errors import PassportGroup
 from passport.cli.init import init_command
+from passport.cli.people import (
+    audit_command,
+    grant_command,
+    group_group,
+    revoke_command,
+    user_group,
+)
 from passport.cli.run import run_command
+from passport.cli.xkms import xkms_group
 
 
 @click.group(cls=PassportGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,3 +36,9 @@ main.add_command(run_command)
 main.add_command(db_group)
 main.add_command(app_group)
 main.add_command(check_command)
+main.add_command(user_group)
+main.add_command(group_group)
+main.add_command(grant_command)
+main.add_command(revoke_command)
+main.add_command(audit_command)
+main.add_command(xkms_group)
