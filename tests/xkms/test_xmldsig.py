@@ -436,6 +436,26 @@ def test_an_ecdsa_signature_verifies_with_its_key(register: Register) -> None:
     expect_refusal("invalid", verify_key_signature, signature, other, register.binding, policy)
 
 
+def test_an_ecdsa_key_on_a_small_curve_is_refused(register: Register) -> None:
+    private_key = ec.generate_private_key(ec.SECP224R1())
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    key = xmlsec.Key.from_memory(pem, xmlsec.constants.KeyDataFormatPem)
+    uri = "#" + register.binding.get("Id", "")
+    signature = sign_detached(register.root, [uri], key, xmlsec.constants.TransformEcdsaSha256)
+    expect_refusal(
+        "key",
+        verify_key_signature,
+        signature,
+        private_key.public_key(),
+        register.binding,
+        SignaturePolicy.default(),
+    )
+
+
 def test_policy_refuses_unknown_algorithms() -> None:
     with pytest.raises(ValueError, match="unsupported signature method"):
         SignaturePolicy(signature_methods=frozenset({"http://example.com/rot13"}))

@@ -17,7 +17,7 @@ from typing import Literal
 import xmlsec
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 
 from passport.xkms.keys import PublicKey, key_fingerprint, rsa_key_bits
@@ -73,6 +73,7 @@ TRANSFORMS = frozenset(_REFERENCE_TRANSFORMS)
 # Attribute names (any namespace, xml:id included) that some verifier may resolve "#x" with.
 _ID_ATTRIBUTE_NAMES = frozenset({"Id", "ID", "id"})
 _MIN_HMAC_KEY_BYTES = 16
+_MIN_EC_BITS = 256
 
 SignatureErrorKind = Literal["algorithm", "key", "coverage", "invalid"]
 
@@ -282,6 +283,8 @@ def verify_key_signature(
         raise SignatureError(
             "key", f"a {bits}-bit RSA key is smaller than the minimum {policy.min_rsa_bits}"
         )
+    if isinstance(public_key, ec.EllipticCurvePublicKey) and public_key.key_size < _MIN_EC_BITS:
+        raise SignatureError("key", f"a {public_key.key_size}-bit elliptic curve is too small")
     pem = public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
