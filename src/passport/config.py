@@ -24,6 +24,15 @@ from pydantic_settings import (
 DEFAULT_HOME = Path("var")
 SETTINGS_FILE = "passport.toml"
 SECRET_FIELDS = frozenset({"database_url"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Drivers Passport runs with, per backend; storage.engine uses psycopg 3 and PyMySQL.
+_DRIVERS = {
+    "sqlite": ("", "pysqlite"),
+    "postgresql": ("", "psycopg", "psycopg2"),
+    "postgres": ("", "psycopg", "psycopg2"),
+    "mysql": ("", "pymysql", "mysqldb"),
+    "mariadb": ("", "pymysql", "mysqldb"),
+}
 
 
 class SettingsError(Exception):
@@ -172,6 +181,9 @@ class Settings(BaseSettings):
             port = parts.port
         except ValueError as exc:
             raise ValueError("has an invalid port") from exc
+        if port == _DEFAULT_PORTS[parts.scheme]:
+            # Browsers send Origin without a default port, and the CSRF check compares them.
+            port = None
         netloc = parts.hostname if port is None else f"{_bracket(parts.hostname)}:{port}"
         if port is None and ":" in parts.hostname:
             netloc = _bracket(parts.hostname)
@@ -183,9 +195,11 @@ class Settings(BaseSettings):
         if value is None:
             return None
         scheme = value.split("://", 1)[0] if "://" in value else ""
-        backend = scheme.split("+", 1)[0]
-        if backend not in ("sqlite", "postgresql", "postgres", "mysql", "mariadb"):
+        backend, _, driver = scheme.partition("+")
+        if backend not in _DRIVERS:
             raise ValueError("must be a sqlite://, postgresql:// or mysql:// URL")
+        if driver not in _DRIVERS[backend]:
+            raise ValueError(f"driver {driver!r} is not supported; write {backend}:// alone")
         return value
 
     @field_validator("forwarded_allow_ips")

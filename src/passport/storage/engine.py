@@ -15,11 +15,11 @@ CONNECT_TIMEOUT_S = 5
 def normalise_url(url: str) -> URL:
     """Pick Passport's driver for each backend: psycopg 3 and PyMySQL."""
     parsed = make_url(url)
-    backend = parsed.get_backend_name()
-    driver = parsed.get_driver_name()
-    if backend in ("postgresql", "postgres") and driver in ("psycopg2", "psycopg", "postgresql"):
+    # From the name as written: SQLAlchemy cannot load a dialect for the `postgres` alias.
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in ("postgresql", "postgres") and driver in ("", "psycopg2", "psycopg"):
         return parsed.set(drivername="postgresql+psycopg")
-    if backend in ("mysql", "mariadb") and driver in ("mysqldb", "pymysql", "mysql", "mariadb"):
+    if backend in ("mysql", "mariadb") and driver in ("", "mysqldb", "pymysql"):
         return parsed.set(drivername="mysql+pymysql")
     return parsed
 
