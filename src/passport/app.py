@@ -26,6 +26,7 @@ from passport.web.api import EnvelopeEndpoint
 from passport.web.metrics import Metrics
 from passport.web.middleware import ProxyHeadersMiddleware, RequestMiddleware
 from passport.web.ops import MetricsEndpoint, OpenApiEndpoint, Readiness, healthz
+from passport.web.soap import soap_routes
 
 SERVER_HEADER = f"Passport/{__version__}"
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             methods=["GET"],
         ),
     ]
+    routes.extend(soap_routes(settings, taken=[route.path for route in routes]))
     middleware = [
         Middleware(
             RequestMiddleware,

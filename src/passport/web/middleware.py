@@ -40,9 +40,8 @@ class RequestMiddleware:
         headers = list(SECURITY_HEADERS)
         if https:
             headers.append(HSTS)
-        if server_header:
-            headers.append((b"server", server_header.encode()))
         self.headers = headers
+        self.server = server_header.encode() if server_header else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,11 +61,15 @@ class RequestMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [
+                headers = [
                     *message.get("headers", ()),
                     *self.headers,
                     (b"x-request-id", request_id),
                 ]
+                # An endpoint may name more products (the SOAP services do); keep its header.
+                if self.server and not any(name.lower() == b"server" for name, _ in headers):
+                    headers.append((b"server", self.server))
+                message["headers"] = headers
             await send(message)
 
         try:
