@@ -111,7 +111,12 @@ class ProxyHeadersMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = scope.get("client")
         if scope["type"] == "http" and client and self._trusted(client[0]):
-            forwarded_for = header(scope, b"x-forwarded-for")
+            # Every line, in order: a proxy may append its own line after the client's.
+            forwarded_for = ",".join(
+                value.decode("latin-1")
+                for name, value in scope["headers"]
+                if name == b"x-forwarded-for"
+            )
             if forwarded_for:
                 hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
                 # The nearest hop that is not itself a trusted proxy is the client.
