@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,8 +20,17 @@ from passport.identity.clock import Clock
 from passport.identity.users import User
 from passport.services import Services
 from passport.storage.database import Database
+from passport.storage.migrate import upgrade
 
-from .support import CLIENT_ADDRESS, PUBLIC_ORIGIN, Accounts, Browser, VerifyCounter, shared_hashing
+from .support import (
+    CLIENT_ADDRESS,
+    CLUSTER_PUBLIC_URL,
+    PUBLIC_ORIGIN,
+    Accounts,
+    Browser,
+    VerifyCounter,
+    shared_hashing,
+)
 
 
 @pytest.fixture
@@ -94,3 +106,40 @@ async def make_client(
             )
 
         yield make
+
+
+@dataclass
+class Cluster:
+    """Two `passport run` nodes on one PostgreSQL database, and services on that database."""
+
+    nodes: tuple[Any, Any]
+    services: Services
+    public_url: str
+
+
+@pytest.fixture
+def two_nodes(server_databases: dict[str, Any], tmp_path: Path) -> Iterator[Cluster]:
+    """Two plain-HTTP nodes behind one public URL (as behind a load balancer), one database."""
+    if "postgresql" not in server_databases:
+        pytest.skip("PASSPORT_TEST_BACKENDS leaves PostgreSQL out")
+    # The end-to-end suite's launcher: `passport run` in its own process group, stopped
+    # at teardown, its output shown when a test fails.
+    sys.path.append(str(Path(__file__).resolve().parents[1] / "e2e"))
+    from e2e_server import PassportLauncher  # noqa: PLC0415 - lives beside the e2e tests
+
+    url = server_databases["postgresql"].create("nodes")
+    database = Database.from_url(url)
+    upgrade(database)
+    settings = Settings(home=tmp_path, database_url=url, public_url=CLUSTER_PUBLIC_URL)
+    services = Services.build(database, settings)
+    services.applications.ensure_passport()
+    environment = {"PASSPORT_DATABASE_URL": url, "PASSPORT_PUBLIC_URL": CLUSTER_PUBLIC_URL}
+    launcher = PassportLauncher(tmp_path / "nodes")
+    try:
+        nodes = tuple(
+            launcher.start("--insecure-http", home=tmp_path, env=environment) for _ in range(2)
+        )
+        yield Cluster((nodes[0], nodes[1]), services, CLUSTER_PUBLIC_URL)
+    finally:
+        launcher.stop_all()
+        database.dispose()

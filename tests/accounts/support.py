@@ -30,6 +30,8 @@ from passport.storage.tables import audit_event, user_account
 
 PASSWORD = "correct horse battery staple"
 PUBLIC_ORIGIN = "https://passport.test"
+# Two nodes behind one load balancer share this public URL (plain HTTP behind the proxy).
+CLUSTER_PUBLIC_URL = "http://passport.internal"
 CLIENT_ADDRESS = "203.0.113.7"
 COOKIE = "__Host-passport"
 SETUP = Actor("test:setup", "127.0.0.1")
