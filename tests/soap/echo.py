@@ -126,3 +126,21 @@ def create(settings: Any) -> EchoService:
 def create_second(settings: Any) -> EchoService:
     """Another echo service at the same path: registering both must fail."""
     return EchoService()
+
+
+def create_at_healthz(settings: Any) -> EchoService:
+    """An echo service that wants one of Passport's own paths."""
+    return EchoService("/healthz")
+
+
+def create_with_bad_path(settings: Any) -> EchoService:
+    """An echo service whose path would be a route pattern."""
+    return EchoService("/echo/{name}")
+
+
+NOT_A_FACTORY = "a string is not callable"
+
+
+def create_not_a_service(settings: Any) -> object:
+    """A factory that returns something other than a service."""
+    return object()

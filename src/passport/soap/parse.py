@@ -28,6 +28,7 @@ _PROLOG_DOCTYPE = re.compile(rb"\A(?:[^<]|<[?!](?!DOCTYPE))*?<!DOCTYPE")
 _TOO_DEEP = "boolean(" + "/*" * (MAX_DEPTH + 1) + ")"
 _HAS_PROCESSING_INSTRUCTION = "boolean(//processing-instruction())"
 _per_thread = threading.local()
+_RESOURCE_LIMIT: int = etree.ErrorTypes.ERR_RESOURCE_LIMIT
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,10 @@ def parse_document(message: bytes) -> etree._Element:
         detail = detail_element("ParseError", error.msg)
         detail.set("line", str(line))
         detail.set("column", str(column))
-        raise SoapFault("Sender", "Unparseable message", detail=detail) from None
+        # libxml2's own limits (nesting past 256, entity amplification) are not syntax errors.
+        limited = error.code == _RESOURCE_LIMIT  # type: ignore[attr-defined]  # lxml-stubs lack it
+        reason = "Message exceeds the parser's limits" if limited else "Unparseable message"
+        raise SoapFault("Sender", reason, detail=detail) from None
     docinfo = root.getroottree().docinfo
     # Any DOCTYPE, with or without an internal subset, shows as an internal DTD.
     if docinfo.internalDTD is not None or docinfo.externalDTD is not None:
