@@ -1,8 +1,9 @@
 """A small document/literal echo service: proves the container hosts any SoapService.
 
-Operations (namespace ECHO_NS): Echo returns EchoResponse with the same text; Refuse raises
-a Sender fault with a subcode; Explode raises an unexpected exception. It counts its calls
-and keeps the requests it saw, so tests can tell that a refused message never reached it.
+Operations (namespace ECHO_NS): Echo returns EchoResponse with the same text; Refuse (or
+Echo of REFUSE_TEXT, for clients that only know Echo) raises a Sender fault with a subcode;
+Explode raises an unexpected exception. It counts its calls and keeps the requests it saw,
+so tests can tell that a refused message never reached it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from passport.soap.service import SoapFault, SoapRequest, SoapResponse
 ECHO_NS = "urn:passport-test:echo"
 UNDERSTOOD = "Understood"
 SECRET = "echo-internal-secret-7c1d"
+REFUSE_TEXT = "please refuse"
 
 WSDL_TEMPLATE = """<?xml version="1.0" encoding="utf-8"?>
 <wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/"
@@ -106,7 +108,7 @@ class EchoService:
         with self._lock:
             self.requests.append(request)
         operation = etree.QName(request.body).localname
-        if operation == "Refuse":
+        if operation == "Refuse" or request.body.findtext(f"{{{ECHO_NS}}}text") == REFUSE_TEXT:
             raise SoapFault(
                 "Sender", "Refused by the echo service", subcode=(ECHO_NS, "Refused"), detail="no"
             )

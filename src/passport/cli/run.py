@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from passport.cli.common import listen_url, masked_database_url, open_database, require_current
@@ -25,6 +27,12 @@ from passport.web import server
     help="Proxy addresses or networks trusted for X-Forwarded-*, comma-separated.",
 )
 @click.option("--log-format", type=click.Choice(["console", "json"]), help="Log rendering.")
+@click.option(
+    "--trace",
+    type=click.Path(dir_okay=False, writable=True, resolve_path=True, path_type=Path),
+    help="Append every SOAP message received and sent to FILE (created with mode 0600).",
+)
+@click.option("--debug", is_flag=True, default=False, help="Show backtraces in SOAP fault details.")
 def run_command(
     *,
     host: str | None,
@@ -34,6 +42,8 @@ def run_command(
     public_url: str | None,
     forwarded_allow_ips: str | None,
     log_format: str | None,
+    trace: Path | None,
+    debug: bool,
 ) -> None:
     """Serve Passport (HTTPS with the certificate `passport init` wrote, unless told)."""
     settings = load_settings(
@@ -45,6 +55,8 @@ def run_command(
         public_url=public_url,
         forwarded_allow_ips=forwarded_allow_ips,
         log_format=log_format,
+        trace_file=trace,
+        debug=True if debug else None,
     )
     database_shown = masked_database_url(settings)
     server.preflight(settings)
