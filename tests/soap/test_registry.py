@@ -11,8 +11,10 @@ from passport.app import create_app
 from passport.config import Settings
 from passport.soap import registry
 from passport.soap.registry import ENTRY_POINT_GROUP, ServiceRegistrationError
+from passport.web.soap import soap_routes
 
 from .conftest import client_for, echo_service
+from .echo import EchoService
 from .support import envelope, post
 
 
@@ -93,3 +95,20 @@ def test_services_from_the_environment(
     monkeypatch.setenv("PASSPORT_SOAP_SERVICES", '["soap.echo:create"]')
     settings = make_settings()
     assert Settings(home=settings.home).soap_services == ["soap.echo:create"]
+
+
+def test_built_in_service_is_routed(make_settings: Callable[..., Settings]) -> None:
+    service = EchoService("/built-in")
+    routes = soap_routes(make_settings(soap_services=[]), built_in=[service])
+    assert [route.path for route in routes] == ["/built-in"]
+
+
+def test_built_in_and_configured_services_must_not_share_a_path(
+    make_settings: Callable[..., Settings],
+) -> None:
+    with pytest.raises(ServiceRegistrationError) as raised:
+        soap_routes(make_settings(), built_in=[EchoService()])
+    assert str(raised.value) == (
+        "SOAP services built-in EchoService and soap.echo:create both want path /echo; "
+        "paths must be unique"
+    )

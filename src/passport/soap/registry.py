@@ -28,18 +28,24 @@ class ServiceRegistrationError(Exception):
     """A service cannot be loaded or clashes with another; the message says which and why."""
 
 
-def load_services(names: Iterable[str], settings: object) -> list[SoapService]:
-    """The services of every entry point in the group and every named factory, checked."""
-    factories: list[tuple[str, ServiceFactory]] = []
+def load_services(
+    names: Iterable[str], settings: object, built_in: Iterable[SoapService] = ()
+) -> list[SoapService]:
+    """The built-in services, then those of every entry point and named factory, checked.
+
+    Built-in services are the ones the application constructs itself (they may need more
+    than the settings); plugins are built by their factories from the settings alone.
+    """
+    loaded: list[tuple[str, SoapService]] = [
+        (f"built-in {type(service).__name__}", service) for service in built_in
+    ]
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         origin = f"entry point {entry_point.name} = {entry_point.value}"
-        factories.append((origin, _checked_factory(origin, entry_point.load)))
+        loaded.append((origin, _checked_factory(origin, entry_point.load)(settings)))
     for name in names:
-        factories.append((name, _checked_factory(name, functools.partial(_import, name))))
-    services: list[SoapService] = []
+        loaded.append((name, _checked_factory(name, functools.partial(_import, name))(settings)))
     owners: dict[str, str] = {}
-    for origin, factory in factories:
-        service = factory(settings)
+    for origin, service in loaded:
         _check_service(origin, service)
         if service.path in owners:
             raise ServiceRegistrationError(
@@ -47,8 +53,7 @@ def load_services(names: Iterable[str], settings: object) -> list[SoapService]:
                 f"{service.path}; paths must be unique"
             )
         owners[service.path] = origin
-        services.append(service)
-    return services
+    return [service for _, service in loaded]
 
 
 def _import(name: str) -> object:

@@ -16,12 +16,10 @@ from passport import __version__
 from passport.config import Settings
 from passport.soap.endpoint import Endpoint, Received, Reply
 from passport.soap.registry import ServiceRegistrationError, load_services
+from passport.soap.service import SoapService
 from passport.soap.trace import Trace
 from passport.web.body import BodyTooLargeError, header, read_body
 from passport.web.state import request_state
-
-# Services Passport itself ships, as "module:factory"; settings and entry points add more.
-BUILT_IN_SERVICES: tuple[str, ...] = ()
 
 
 class SoapEndpoint:
@@ -62,12 +60,15 @@ async def send_reply(send: Send, reply: Reply, *, head: bool = False) -> None:
     await send({"type": "http.response.body", "body": b"" if head else reply.body})
 
 
-def soap_routes(settings: Settings, taken: Iterable[str] = ()) -> list[Route]:
-    """A route for every SOAP service: built in, from entry points, and named in settings.
+def soap_routes(
+    settings: Settings, *, taken: Iterable[str] = (), built_in: Iterable[SoapService] = ()
+) -> list[Route]:
+    """A route for every SOAP service: `built_in` ones, entry points, and the settings' names.
 
-    ServiceRegistrationError when a service cannot load or its path is already taken.
+    `taken` are paths Passport already routes. ServiceRegistrationError when a service
+    cannot load or its path is taken.
     """
-    services = load_services([*BUILT_IN_SERVICES, *settings.soap_services], settings)
+    services = load_services(settings.soap_services, settings, built_in)
     taken = frozenset(taken)
     trace = Trace(settings.trace_file) if settings.trace_file is not None and services else None
     routes: list[Route] = []
