@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,6 @@ from passport.identity.clock import Clock
 from passport.identity.users import User
 from passport.services import Services
 from passport.storage.database import Database
-from passport.storage.migrate import upgrade
 
 from .support import (
     CLIENT_ADDRESS,
@@ -128,18 +128,22 @@ def two_nodes(server_databases: dict[str, Any], tmp_path: Path) -> Iterator[Clus
     from e2e_server import PassportLauncher  # noqa: PLC0415 - lives beside the e2e tests
 
     url = server_databases["postgresql"].create("nodes")
-    database = Database.from_url(url)
-    upgrade(database)
-    settings = Settings(home=tmp_path, database_url=url, public_url=CLUSTER_PUBLIC_URL)
-    services = Services.build(database, settings)
-    services.applications.ensure_passport()
     environment = {"PASSPORT_DATABASE_URL": url, "PASSPORT_PUBLIC_URL": CLUSTER_PUBLIC_URL}
-    launcher = PassportLauncher(tmp_path / "nodes")
+    launchers = [PassportLauncher(tmp_path / f"node-{n}") for n in range(2)]
+    # One home for both nodes, as a cluster shares its configuration and keys; `passport
+    # init` migrates the database and seeds the Passport application.
+    home = launchers[0].new_home(environment)
+    database = Database.from_url(url)
+    settings = Settings(home=home, database_url=url, public_url=CLUSTER_PUBLIC_URL)
+    services = Services.build(database, settings)
     try:
-        nodes = tuple(
-            launcher.start("--insecure-http", home=tmp_path, env=environment) for _ in range(2)
-        )
-        yield Cluster((nodes[0], nodes[1]), services, CLUSTER_PUBLIC_URL)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            node_a, node_b = pool.map(
+                lambda launcher: launcher.start("--insecure-http", home=home, env=environment),
+                launchers,
+            )
+        yield Cluster((node_a, node_b), services, CLUSTER_PUBLIC_URL)
     finally:
-        launcher.stop_all()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda launcher: launcher.stop_all(), launchers))
         database.dispose()
