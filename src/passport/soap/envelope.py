@@ -136,11 +136,9 @@ def _add_upgrade(header: etree._Element, version: SoapVersion) -> None:
     # In a SOAP 1.1 envelope the SOAP 1.2 namespace needs its own declaration.
     nsmap = {PREFIXES["1.2"]: SOAP12_ENV} if version == "1.1" else None
     upgrade = etree.SubElement(header, f"{{{SOAP12_ENV}}}Upgrade", nsmap=nsmap)
-    for number, namespace in enumerate((SOAP12_ENV, SOAP11_ENV), start=1):
-        supported = etree.SubElement(
-            upgrade, f"{{{SOAP12_ENV}}}SupportedEnvelope", nsmap={f"ns{number}": namespace}
-        )
-        supported.set("qname", f"ns{number}:Envelope")
+    tag = f"{{{SOAP12_ENV}}}SupportedEnvelope"
+    etree.SubElement(upgrade, tag).set("qname", f"{PREFIXES['1.2']}:Envelope")
+    etree.SubElement(upgrade, tag, nsmap={"ns1": SOAP11_ENV}).set("qname", "ns1:Envelope")
 
 
 def _serialise(envelope: etree._Element) -> bytes:
