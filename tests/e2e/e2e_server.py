@@ -135,6 +135,16 @@ class PassportServer:
                 time.sleep(POLL_INTERVAL_S)
         raise ServerFailed(self._failure(f"did not answer /healthz within {deadline_s} s"))
 
+    def wait_for_output(self, text: str, deadline_s: float = STARTUP_DEADLINE_S) -> None:
+        """Poll stdout until `text` appears; ServerFailed if the process exits or time is up."""
+        deadline = time.monotonic() + deadline_s
+        while text not in self.stdout():
+            if not self.running():
+                raise ServerFailed(self._failure(f"exited before printing {text!r}"))
+            if time.monotonic() > deadline:
+                raise ServerFailed(self._failure(f"did not print {text!r} in {deadline_s} s"))
+            time.sleep(POLL_INTERVAL_S / 5)
+
     def stop(self, signal_number: int = signal.SIGTERM, deadline_s: float = STOP_DEADLINE_S) -> int:
         """Send a signal to the main process and wait for it to exit; its exit status."""
         if self.running():
@@ -199,6 +209,13 @@ class PassportLauncher:
                 raise
             return server
         raise AssertionError("unreachable")
+
+    def spawn(
+        self, *args: str, home: Path | None = None, env: Mapping[str, str] | None = None
+    ) -> PassportServer:
+        """`passport run --port <free port> ARGS`, without waiting for it to answer."""
+        home = home or self.new_home(env)
+        return self._spawn(home, args, env, https="--insecure-http" not in args, attempt=0)
 
     def _spawn(
         self,

@@ -6,12 +6,15 @@ import json
 import signal
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 from e2e_server import PassportLauncher, PassportServer, free_port, run_passport
 from prometheus_client.parser import text_string_to_metric_families
+
+from passport.web.server import SHUTDOWN_GRACE_SECONDS
 
 pytestmark = pytest.mark.e2e
 
@@ -36,9 +39,25 @@ def _children(pid: int) -> list[int]:
     """The process IDs whose parent is `pid` (Linux /proc)."""
     children: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        children.extend(int(child) for child in text)
+        children.extend(int(child) for child in (task / "children").read_text().split())
     return children
+
+
+def _workers(server: PassportServer, expected: int) -> list[int]:
+    """The worker processes of a server, once `expected` of them run (with a deadline)."""
+    deadline = time.monotonic() + CONVERGE_DEADLINE_S
+    workers = _children(server.process.pid)
+    while len(workers) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+        workers = _children(server.process.pid)
+    assert len(workers) == expected
+    return workers
+
+
+def _has_counted(pid: int) -> bool:
+    """True when a worker has written request metrics to its multiprocess file."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return f"/counter_{pid}.db" in maps
 
 
 def test_insecure_http_serves_plain_http_without_hsts(launch_passport: PassportLauncher) -> None:
@@ -65,21 +84,31 @@ def test_two_workers_metrics_count_every_request_exactly_once(
     launch_passport: PassportLauncher,
 ) -> None:
     server = launch_passport.start("--workers", "2")
-    assert len(_children(server.process.pid)) == 2
-    requests = 40
+    workers = _workers(server, 2)
+    clients, per_client = 8, 5
 
-    for _ in range(requests):
-        # A new connection each time, so that both workers get some of them.
-        with server.client() as client:
-            response = client.get("/Service/getApplication", params={"name": "Passport"})
-            assert response.status_code == 200
+    def ask(_: int) -> list[int]:
+        # A new connection per request, from several threads at once, so both workers serve.
+        statuses = []
+        for _ in range(per_client):
+            with server.client() as client:
+                statuses.append(
+                    client.get("/Service/getApplication", params={"name": "Passport"}).status_code
+                )
+        return statuses
 
+    with ThreadPoolExecutor(clients) as pool:
+        statuses = [status for batch in pool.map(ask, range(clients)) for status in batch]
+
+    assert statuses == [200] * clients * per_client
+    # Each worker counted requests of its own; /metrics, answered by either, sums both.
+    assert all(_has_counted(pid) for pid in workers)
     deadline = time.monotonic() + CONVERGE_DEADLINE_S
     counted = _route_requests(server, ROUTE)
-    while counted != requests and time.monotonic() < deadline:
+    while counted != len(statuses) and time.monotonic() < deadline:
         time.sleep(0.1)
         counted = _route_requests(server, ROUTE)
-    assert counted == requests
+    assert counted == len(statuses)
 
 
 def test_json_log_format_writes_an_access_line_per_request(
@@ -109,7 +138,7 @@ def test_json_log_format_writes_an_access_line_per_request(
 
 def test_sigterm_stops_the_server_gracefully(launch_passport: PassportLauncher) -> None:
     server = launch_passport.start("--workers", "2")
-    workers = _children(server.process.pid)
+    workers = _workers(server, 2)
 
     status = server.stop(signal.SIGTERM)
 
@@ -119,6 +148,20 @@ def test_sigterm_stops_the_server_gracefully(launch_passport: PassportLauncher) 
     assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
     with pytest.raises(httpx.ConnectError), server.client() as client:
         client.get("/healthz")
+
+
+def test_sigterm_while_workers_start_stops_without_waiting_for_the_kill_timeout(
+    launch_passport: PassportLauncher,
+) -> None:
+    server = launch_passport.spawn("--workers", "3")
+    # granian prints this once its own signal handlers are in place, then forks the workers.
+    server.wait_for_output("Listening at")
+
+    # Well under the kill timeout after which granian would end a stuck worker anyway.
+    status = server.stop(signal.SIGTERM, deadline_s=SHUTDOWN_GRACE_SECONDS / 3)
+
+    assert status == 0
+    assert "refused to gracefully stop" not in server.stdout()
 
 
 def test_a_second_server_on_a_busy_port_refuses_in_one_line(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import os
 import shutil
+import signal
 import socket
 import tempfile
 from pathlib import Path
@@ -79,6 +81,16 @@ def preflight(settings: Settings) -> tuple[Path | None, Path | None]:
     return cert, key
 
 
+def _stop_signals_end_the_process() -> None:
+    # A forked worker inherits granian's main-process SIGTERM/SIGINT handler, which only
+    # sets a flag in the worker's copy of the server: a stop signal that arrives before the
+    # worker installs its own handlers is lost, and stopping then waits for the kill
+    # timeout. A worker that serves nothing yet has nothing to finish, so until granian
+    # installs its graceful handlers (before the worker serves) the signal ends it at once.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def serve(settings: Settings, *, target: str = APP_FACTORY) -> None:
     """Run the server in the foreground until SIGINT or SIGTERM."""
     cert, key = preflight(settings)
@@ -87,6 +99,9 @@ def serve(settings: Settings, *, target: str = APP_FACTORY) -> None:
     # at import, so this module must not import it (nor passport.app) before this point.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     os.environ[SETTINGS_ENV] = settings.model_dump_json(exclude_unset=False)
+    # Now that it may, import the app once here, so forked workers start in milliseconds.
+    importlib.import_module(target.partition(":")[0])
+    os.register_at_fork(after_in_child=_stop_signals_end_the_process)
     try:
         server = Granian(
             target,
