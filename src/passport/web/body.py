@@ -20,7 +20,7 @@ def header(scope: Scope, name: bytes) -> str:
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The whole body; BodyTooLargeError past `limit` bytes (checked before reading)."""
     declared = header(scope, b"content-length")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise BodyTooLargeError
     chunks: list[bytes] = []
     size = 0
