@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import delete
+from sqlalchemy.engine import make_url
 
 import passport.services
 from passport.app import create_app
@@ -21,6 +24,7 @@ from passport.identity.clock import Clock
 from passport.identity.users import User
 from passport.services import Services
 from passport.storage.database import Database
+from passport.storage.tables import metadata
 
 from .support import (
     CLIENT_ADDRESS,
@@ -31,6 +35,26 @@ from .support import (
     VerifyCounter,
     shared_hashing,
 )
+
+
+@pytest.fixture
+def database_url(backend: str, migrated_templates: dict[str, str], tmp_path: Path) -> str:
+    """tests/conftest.py's fresh database, emptied with DELETE rather than TRUNCATE.
+
+    TRUNCATE costs 70-250 ms a test on PostgreSQL and MariaDB, DELETE of the few rows a test
+    writes a few ms. Row IDs keep counting across tests: no test here depends on them.
+    """
+    if backend == "sqlite":
+        source = Path(make_url(migrated_templates["sqlite"]).database or "")
+        shutil.copyfile(source, tmp_path / "passport.db")
+        return f"sqlite:///{tmp_path / 'passport.db'}"
+    url = migrated_templates[backend]
+    database = Database.from_url(url)
+    with database.write() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(delete(table))
+    database.dispose()
+    return url
 
 
 @pytest.fixture

@@ -93,6 +93,38 @@ def basic_header(application: NewApplication, secret: str | None = None) -> str:
     return "Basic " + b64encode(pair.encode()).decode()
 
 
+@dataclass(frozen=True)
+class Operation:
+    """One `/<Controller>/<method>` as /openapi.json describes it."""
+
+    route: str
+    http_methods: frozenset[str]
+    string_arguments: tuple[str, ...]
+
+
+async def operations(http: httpx.AsyncClient, *controllers: str) -> list[Operation]:
+    """The operations of these controllers, read from the server's own /openapi.json."""
+    document = (await http.get("/openapi.json")).json()
+    found = []
+    for path, item in document["paths"].items():
+        route = path.strip("/")
+        if route.split("/")[0] not in controllers:
+            continue
+        names: set[str] = set()
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["schema"].get("type") == "string" and parameter["name"] != "callback":
+                    names.add(parameter["name"])
+            content = operation.get("requestBody", {}).get("content", {})
+            schema = content.get("application/json", {}).get("schema", {})
+            names.update(
+                n for n, s in schema.get("properties", {}).items() if s["type"] == "string"
+            )
+        methods = frozenset(verb.upper() for verb in item if verb in ("get", "post"))
+        found.append(Operation(route, methods, tuple(sorted(names))))
+    return sorted(found, key=lambda operation: operation.route)
+
+
 class Browser:
     """A browser as far as Passport can tell: it keeps the session cookie and sends an Origin.
 

@@ -7,9 +7,6 @@ from datetime import timedelta
 
 import httpx
 
-from passport.app import build_registry, guard_for
-from passport.config import Settings
-from passport.services import Services
 from passport.storage.tables import metadata, password_reset
 
 from .support import (
@@ -20,6 +17,7 @@ from .support import (
     basic_auth,
     client_error,
     error_number,
+    operations,
 )
 
 NEW_PASSWORD = "a new and long passphrase"
@@ -31,17 +29,16 @@ def row_counts(accounts: Accounts) -> dict[str, int]:
 
 
 async def test_admin_methods_need_a_session_with_passport_admin(
-    client: httpx.AsyncClient, accounts: Accounts, settings: Settings, services: Services
+    client: httpx.AsyncClient, accounts: Accounts
 ) -> None:
-    registry = build_registry(settings, services, guard_for(services, "https://passport.test"))
-    admin_methods = [method for method in registry if method.controller == "Admin"]
+    admin_methods = await operations(client, "Admin")
     user = Browser(client, token=accounts.session(accounts.user("alice", password=None)))
     anonymous = Browser(client)
     arguments = {"username": "alice", "name": "Docs", "password": NEW_PASSWORD, "admin": True}
     before = row_counts(accounts)
 
     for method in admin_methods:
-        verb = "POST" if "POST" in method.spec.http_methods else "GET"
+        verb = "POST" if "POST" in method.http_methods else "GET"
         for who, status, number in ((anonymous, 401, "8"), (user, 403, "9")):
             response = await who.request(
                 verb,

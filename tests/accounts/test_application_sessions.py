@@ -124,6 +124,7 @@ async def test_wrong_or_missing_application_credentials_are_number_13_and_do_not
     accounts.user("alice")
     docs = accounts.application("Docs")
     app_id = str(docs.application.id)
+    passport_id = accounts.services.applications.get_by_name("Passport").id
 
     def basic(text: str) -> str:
         return "Basic " + base64.b64encode(text.encode()).decode()
@@ -134,7 +135,7 @@ async def test_wrong_or_missing_application_credentials_are_number_13_and_do_not
         "empty secret": basic(f"{app_id}:"),
         "unknown application": basic(f"999:{docs.secret}"),
         "application name for ID": basic(f"Docs:{docs.secret}"),
-        "Passport, which has no secret": basic("1:"),
+        "Passport, which has no secret": basic(f"{passport_id}:"),
         "no colon": basic(f"{app_id}{docs.secret}"),
         "not base64": "Basic %%%not-base64%%%",
         "not UTF-8": "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(),

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from passport.app import build_registry, guard_for
-from passport.config import Settings
-from passport.services import Services
 from passport.storage.tables import audit_event, login_session, login_throttle
 
-from .support import PASSWORD, Accounts, Browser, VerifyCounter, basic_header, client_error
+from .support import (
+    PASSWORD,
+    Accounts,
+    Browser,
+    VerifyCounter,
+    basic_header,
+    client_error,
+    operations,
+)
 
 
 async def test_every_state_changing_method_answers_get_with_405(
-    admin: Browser, accounts: Accounts, settings: Settings, services: Services
+    admin: Browser, accounts: Accounts
 ) -> None:
-    registry = build_registry(settings, services, guard_for(services, "https://passport.test"))
-    post_only = [method.route for method in registry if "GET" not in method.spec.http_methods]
+    described = await operations(admin.http, "Account", "Session", "Permission", "Admin")
+    post_only = [op.route for op in described if "GET" not in op.http_methods]
     assert {"Account/login", "Account/logout", "Account/changePassword", "Session/create"} <= set(
         post_only
     )
