@@ -28,6 +28,8 @@ from passport.storage.database import Database
 from passport.storage.engine import normalise_url
 from passport.storage.migrate import upgrade
 from passport.storage.tables import metadata
+from passport.xkms.service_keys import create_service_key, data_key_path
+from passport.xkms.vault import create_data_key
 
 ADMIN_URLS = {
     "postgresql": os.environ.get(
@@ -174,6 +176,28 @@ def applications(database: Database) -> ApplicationService:
     service = ApplicationService(database)
     service.ensure_passport()
     return service
+
+
+@pytest.fixture(autouse=True)
+def _xkms_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps in tests serve no XKMS unless a test gives its home the keys (`xkms_settings`)."""
+    monkeypatch.setenv("PASSPORT_XKMS_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def xkms_key_material(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home's `xkms/` folder (data key, service key and certificate), made once."""
+    home = tmp_path_factory.mktemp("xkms-keys")
+    create_data_key(data_key_path(home))
+    create_service_key(home)
+    return home / "xkms"
+
+
+@pytest.fixture
+def xkms_settings(settings: Settings, xkms_key_material: Path) -> Settings:
+    """The test's settings with XKMS served: the keys copied into its home."""
+    shutil.copytree(xkms_key_material, settings.home / "xkms", dirs_exist_ok=True)
+    return settings.model_copy(update={"xkms_enabled": True})
 
 
 @pytest.fixture

@@ -16,9 +16,10 @@ from passport.api.admin import AdminController
 from passport.api.dispatch import Dispatcher
 from passport.api.guard import Guard
 from passport.api.openapi import build_openapi
-from passport.api.registry import Registry
+from passport.api.registry import Controller, Registry
 from passport.api.service import ServiceController
 from passport.api.sessions import PermissionController, SessionController
+from passport.api.xkms_admin import XkmsController
 from passport.config import Settings
 from passport.logs import configure_logging
 from passport.services import Services
@@ -27,6 +28,8 @@ from passport.web.metrics import Metrics
 from passport.web.middleware import ProxyHeadersMiddleware, RequestMiddleware
 from passport.web.ops import MetricsEndpoint, OpenApiEndpoint, Readiness, healthz
 from passport.web.soap import soap_routes
+from passport.xkms.factory import xkms_service
+from passport.xkms.passcodes import PasscodeService
 
 SERVER_HEADER = f"Passport/{__version__}"
 
@@ -37,7 +40,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     services = services or Services.from_settings(settings)
     public_url = settings.effective_public_url
     guard = guard_for(services, public_url)
-    registry = build_registry(settings, services, guard)
+    xkms = None
+    if settings.xkms_enabled:
+        xkms = xkms_service(settings, services.database, services.clock, services.audit)
+    registry = build_registry(settings, services, guard, xkms.passcodes if xkms else None)
     dispatcher = Dispatcher(registry, guard)
     metrics = Metrics()
 
@@ -56,7 +62,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             methods=["GET"],
         ),
     ]
-    routes.extend(soap_routes(settings, taken=[route.path for route in routes]))
+    routes.extend(
+        soap_routes(
+            settings, taken=[route.path for route in routes], built_in=[xkms] if xkms else []
+        )
+    )
     middleware = [
         Middleware(
             RequestMiddleware,
@@ -89,33 +99,41 @@ def guard_for(services: Services, public_url: str) -> Guard:
     )
 
 
-def build_registry(settings: Settings, services: Services, guard: Guard) -> Registry:
-    """Every controller of the envelope API."""
-    return Registry(
-        [
-            ServiceController(services.applications),
-            AccountController(
-                database=services.database,
-                guard=guard,
-                login=services.login,
-                users=services.users,
-                self_registration=settings.self_registration,
-            ),
-            SessionController(
-                database=services.database,
-                guard=guard,
-                login=services.login,
-                sessions=services.sessions,
-            ),
-            PermissionController(
-                database=services.database, guard=guard, sessions=services.sessions
-            ),
-            AdminController(
-                guard=guard,
-                users=services.users,
-                applications=services.applications,
-                groups=services.groups,
-                audit=services.audit,
-            ),
-        ]
-    )
+def build_registry(
+    settings: Settings,
+    services: Services,
+    guard: Guard,
+    passcodes: PasscodeService | None = None,
+) -> Registry:
+    """Every controller of the envelope API (`Xkms` only with the XKMS service)."""
+    controllers: list[Controller] = [
+        ServiceController(services.applications),
+        AccountController(
+            database=services.database,
+            guard=guard,
+            login=services.login,
+            users=services.users,
+            self_registration=settings.self_registration,
+        ),
+        SessionController(
+            database=services.database,
+            guard=guard,
+            login=services.login,
+            sessions=services.sessions,
+        ),
+        PermissionController(database=services.database, guard=guard, sessions=services.sessions),
+        AdminController(
+            guard=guard,
+            users=services.users,
+            applications=services.applications,
+            groups=services.groups,
+            audit=services.audit,
+        ),
+    ]
+    if passcodes is not None:
+        controllers.append(
+            XkmsController(
+                database=services.database, guard=guard, users=services.users, passcodes=passcodes
+            )
+        )
+    return Registry(controllers)

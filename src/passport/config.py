@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     password_hash_concurrency: int = Field(
         default=0, ge=0, le=256, description="Parallel argon2 verifications per worker (0: cores)"
     )
+    xkms_enabled: bool = Field(
+        default=True, description="Serve the XKMS service (needs the keys `passport init` makes)"
+    )
     xkms_path: str = Field(
         default="/xkms",
         pattern=r"^(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$",

@@ -26,7 +26,9 @@ PUBLIC_URL = "https://passport.test"
 def load_schema() -> Any:
     """The document as the app serves it; serving it needs no database."""
     with tempfile.TemporaryDirectory() as home:
-        app = create_app(Settings(home=home, database_url="sqlite://", public_url=PUBLIC_URL))
+        app = create_app(
+            Settings(home=home, database_url="sqlite://", public_url=PUBLIC_URL, xkms_enabled=False)
+        )
         return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
@@ -49,7 +51,7 @@ def openapi_app(migrated_templates: dict[str, str], tmp_path: Path) -> Iterator[
 
 @schema.parametrize()
 @settings(
-    max_examples=20,
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
