@@ -11,14 +11,16 @@ from typing import Any
 import httpx
 import pytest
 import structlog
-from envelope_shape import assert_envelope
 from sqlalchemy import Connection
 
+from envelope_shape import assert_envelope
 from passport.api import dispatch
 from passport.app import create_app
 from passport.config import Settings
 from passport.identity.applications import Application, ApplicationService
+from passport.identity.sessions import Session, SessionService
 from passport.services import Services
+from passport.web import api as web_api
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -30,6 +32,13 @@ class ExplodingApplications(ApplicationService):
 
     def find_by_name(self, name: str, connection: Connection | None = None) -> Application | None:
         raise RuntimeError(f"database said {SECRET_DETAIL} at /srv/passport/db.py:42")
+
+
+class ExplodingSessions(SessionService):
+    """A session service whose lookups crash, as an unreachable database would."""
+
+    def validate(self, *args: Any, **kwargs: Any) -> Session | None:
+        raise RuntimeError(f"database said {SECRET_DETAIL}")
 
 
 @pytest.fixture
@@ -133,3 +142,40 @@ async def test_methods_that_do_not_crash_still_answer(
     client, _ = broken_client
     assert (await client.get("/Service/Index")).status_code == 200
     assert (await client.get("/Service/getApplication")).status_code == 400
+
+
+async def test_crash_outside_the_method_is_a_server_exception_too(
+    settings: Settings, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client error with a session cookie asks the session service whether the cookie is
+    # live (for LoggedIn); when that crashes the answer is still the envelope.
+    sessions = ExplodingSessions(
+        services.database,
+        services.clock,
+        idle=services.sessions.idle,
+        absolute=services.sessions.absolute,
+    )
+    broken = dataclasses.replace(services, sessions=sessions)
+    app = create_app(settings.model_copy(update={"log_format": "json"}), broken)
+    stream = io.StringIO()
+    config = structlog.get_config()
+    monkeypatch.setattr(
+        web_api,
+        "log",
+        structlog.wrap_logger(
+            structlog.WriteLogger(stream),
+            processors=config["processors"],
+            wrapper_class=config["wrapper_class"],
+        ),
+    )
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="https://passport.test") as client:
+        response = await client.get("/Nope/x", headers={"cookie": "__Host-passport=abc"})
+    assert response.status_code == 500
+    reference = response.headers["x-request-id"]
+    assert response.json()["ServerExceptions"] == [
+        {"Message": f"Internal error; reference {reference}"}
+    ]
+    assert SECRET_DETAIL not in response.text
+    (record,) = [r for r in log_records(stream) if r.get("reference") == reference]
+    assert SECRET_DETAIL in record["exception"]

@@ -159,3 +159,29 @@ async def test_outage_under_jsonp_is_200_with_a_server_exception(
     )
     assert response.status_code == 200
     assert '"ServerExceptions":[{"Message":"Internal error; reference ' in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("GET", "/Nope/x", {"cookie": "__Host-passport=stale"}),
+        ("GET", "/Service/getApplication", {"cookie": "__Host-passport=stale"}),
+        ("POST", "/Account/logout", {"cookie": "__Host-passport=stale"}),
+        ("GET", "/Account/whoAmI", {"cookie": "__Host-passport=stale"}),
+        ("OPTIONS", "/Service/getApplication", {"origin": "https://app.example"}),
+        ("GET", "/Service/getApplication?name=Passport", {"origin": "https://app.example"}),
+    ],
+)
+async def test_every_answer_during_an_outage_is_an_envelope(
+    proxied_client: httpx.AsyncClient,
+    forwarder: TcpForwarder,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+) -> None:
+    assert (await get_passport(proxied_client)).status_code == 200
+    forwarder.stop()
+    response = await proxied_client.request(method, path, headers=headers)
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+    assert_envelope(response.json())
+    assert "x-request-id" in response.headers

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import structlog
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from passport.api.context import RequestContext
 from passport.api.dispatch import Dispatcher
-from passport.api.envelope import ApiResponse, client_error
+from passport.api.envelope import ApiResponse, client_error, server_error
 from passport.api.errors import BodyTooLarge, ClientError, CrossSiteRefused
 from passport.web.body import BodyTooLargeError, header, read_body
 from passport.web.credentials import (
@@ -17,7 +18,9 @@ from passport.web.credentials import (
     session_cookie,
     set_session_cookie,
 )
-from passport.web.state import request_state
+from passport.web.state import RequestState, request_state
+
+log = structlog.get_logger("passport.api")
 
 PREFLIGHT_MAX_AGE = "600"
 
@@ -32,15 +35,21 @@ class EnvelopeEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = request_state(scope)
+        try:
+            response = await self._answer(scope, receive, state)
+        except Exception:  # the HTTP boundary: what escapes (a database outage) is hidden too
+            log.exception("api.internal_error", reference=state.request_id, route=state.route)
+            response = server_error(state.request_id)
+        await send_response(send, response, head=scope["method"] == "HEAD")
+
+    async def _answer(self, scope: Scope, receive: Receive, state: RequestState) -> ApiResponse:
         http_method: str = scope["method"]
         context = self._context(scope, state.request_id, state.client_address)
-        response: ApiResponse
         try:
             method = self.dispatcher.find(scope["path"])
             state.route = method.route
             if http_method == "OPTIONS":
-                await send_response(send, await self._preflight(context))
-                return
+                return await self._preflight(context)
             body = b""
             if http_method == "POST":
                 try:
@@ -61,15 +70,15 @@ class EnvelopeEndpoint:
             guard = self.dispatcher.guard
             if context.session_token is not None and guard is not None:
                 logged_in = await run_in_threadpool(guard.is_logged_in, context.session_token)
-            response = client_error(error, logged_in=logged_in)
+            return client_error(error, logged_in=logged_in)
+        context.jsonp = call.callback is not None
+        response: ApiResponse
+        if call.method.spec.inline and context.session_token is None and not context.origin:
+            response = self.dispatcher.invoke(call, context)
         else:
-            context.jsonp = call.callback is not None
-            if call.method.spec.inline and context.session_token is None and not context.origin:
-                response = self.dispatcher.invoke(call, context)
-            else:
-                response = await run_in_threadpool(self.dispatcher.invoke, call, context)
-            _add_session_effects(response, context)
-        await send_response(send, response, head=http_method == "HEAD")
+            response = await run_in_threadpool(self.dispatcher.invoke, call, context)
+        _add_session_effects(response, context)
+        return response
 
     def _context(self, scope: Scope, request_id: str, client_address: str) -> RequestContext:
         origin, from_referer = request_origin(header(scope, b"origin"), header(scope, b"referer"))
