@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import signal
-import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import pytest
@@ -187,18 +187,23 @@ def test_run_before_init_fails_in_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+class DatabaseServer(Protocol):
+    """What tests/conftest.py's ServerDatabases offers: a new empty database's URL."""
+
+    def create(self, purpose: str) -> str:
+        """A new empty database; returns its URL."""
+        ...
+
+
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
-def test_serves_the_original_envelope_from_a_server_database(
+def test_two_workers_serve_the_original_envelope_from_a_server_database(
     launch_passport: PassportLauncher,
     backend: str,
-    server_databases: dict[str, object],
-    tmp_path: Path,
+    server_databases: dict[str, DatabaseServer],
 ) -> None:
-    servers = server_databases
-    if backend not in servers:
+    if backend not in server_databases:
         pytest.skip(f"PASSPORT_TEST_BACKENDS leaves out {backend}")
-    url = servers[backend].create("e2e")  # type: ignore[attr-defined]
-    environment = {"PASSPORT_DATABASE_URL": url}
+    environment = {"PASSPORT_DATABASE_URL": server_databases[backend].create("e2e")}
     home = launch_passport.new_home(environment)
 
     server = launch_passport.start("--workers", "2", home=home, env=environment)
@@ -206,6 +211,12 @@ def test_serves_the_original_envelope_from_a_server_database(
     assert not (home / "passport.db").exists()
     with server.client() as client:
         response = client.get("/Service/getApplication", params={"name": "Passport"})
-    assert response.json()["Data"]["Application"] == {"ID": 1}
-    tls = server.ssl_context()
-    assert tls.verify_mode == ssl.CERT_REQUIRED
+        ready = client.get("/readyz")
+    assert response.json() == {
+        "Success": True,
+        "LoggedIn": False,
+        "Data": {"Message": "Application ID for 'Passport' is: 1", "Application": {"ID": 1}},
+        "ClientExceptions": [],
+        "ServerExceptions": [],
+    }
+    assert ready.status_code == 200
