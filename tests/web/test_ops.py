@@ -167,3 +167,17 @@ async def test_each_app_counts_its_own_requests(
         labels(route="Service/Index", method="GET", status="200"),
     )
     assert key not in samples
+
+
+@SQLITE
+async def test_unknown_http_methods_share_one_metrics_label(client: httpx.AsyncClient) -> None:
+    for index in range(5):
+        await client.request(f"BREW{index}", "/Service/getApplication")
+    samples = await metric_samples(client)
+    methods = {dict(key).get("method") for name, key in samples if name.startswith("passport_")}
+    assert not any(method and method.startswith("BREW") for method in methods)
+    key = (
+        "passport_http_requests_total",
+        labels(route="Service/getApplication", method="other", status="405"),
+    )
+    assert samples[key] == 5

@@ -18,6 +18,9 @@ from prometheus_client import (
 )
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# HTTP methods get their own label value; any other token a client invents counts as
+# "other", or each one would add a time series.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 
 
 class Metrics:
@@ -44,6 +47,8 @@ class Metrics:
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         """Record one answered request."""
+        if method not in KNOWN_METHODS:
+            method = "other"
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route).observe(seconds)
 
