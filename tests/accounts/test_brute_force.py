@@ -8,9 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
+from passport.config import Settings
 from passport.identity.audit import Actor
 from passport.identity.login import Credentials, LoginFailed, LoginThrottled
 from passport.services import Services
+from passport.storage.database import Database
 from passport.storage.tables import login_throttle, user_account
 
 from .conftest import ClientMaker
@@ -170,16 +172,23 @@ def test_fifty_parallel_guesses_at_one_account_check_at_most_five_passwords(
 
 
 def test_fifty_parallel_guesses_from_one_address_check_at_most_its_limit(
-    services: Services, accounts: Accounts, verifies: VerifyCounter
+    database: Database,
+    settings: Settings,
+    clock: ManualClock,
+    accounts: Accounts,
+    verifies: VerifyCounter,
 ) -> None:
+    limited = Services.build(
+        database, settings.model_copy(update={"login_address_max_failures": 7}), clock
+    )
     accounts.user("alice")
-    # Different accounts (most unknown) from one address: only the address limit (20) holds.
+    # Different accounts (most unknown) from one address: only the address limit holds.
     attempts = [(f"user{n}", CLIENT_ADDRESS) for n in range(GUESSES)]
 
-    outcomes = guess_in_parallel(services, attempts)
+    outcomes = guess_in_parallel(limited, attempts)
 
-    assert verifies.calls == 20
-    assert outcomes == Counter(failed=20, throttled=GUESSES - 20)
+    assert verifies.calls == 7
+    assert outcomes == Counter(failed=7, throttled=GUESSES - 7)
     assert len(accounts.audit("account.login")) == GUESSES
     (row,) = accounts.rows(login_throttle)
     assert (row["address"], row["attempts"]) == (CLIENT_ADDRESS, GUESSES)
