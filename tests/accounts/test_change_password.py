@@ -7,7 +7,15 @@ from sqlalchemy import select
 
 from passport.storage.tables import user_account
 
-from .support import PASSWORD, Accounts, Browser, basic_auth, client_error, error_number
+from .support import (
+    PASSWORD,
+    Accounts,
+    Browser,
+    VerifyCounter,
+    basic_auth,
+    client_error,
+    error_number,
+)
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -104,3 +112,30 @@ async def test_changing_the_password_ends_every_session_of_the_user_and_sets_a_n
     assert await bobs.logged_in()
     assert error_number(await Browser(client).login("alice", PASSWORD)) == "10"
     assert (await Browser(client).login("alice", NEW_PASSWORD)).status_code == 200
+
+
+async def test_change_password_names_the_argument_that_is_missing_or_malformed(
+    client: httpx.AsyncClient, accounts: Accounts, verifies: VerifyCounter
+) -> None:
+    browser = Browser(client, token=accounts.session(accounts.user("alice")))
+    cases = [
+        ({"newPassword": NEW_PASSWORD}, "1", "oldPassword"),
+        ({"oldPassword": "", "newPassword": NEW_PASSWORD}, "1", "oldPassword"),
+        ({"oldPassword": "nul \x00 in it", "newPassword": NEW_PASSWORD}, "3", "oldPassword"),
+        ({"oldPassword": 12345678, "newPassword": NEW_PASSWORD}, "3", "oldPassword"),
+        ({"oldPassword": PASSWORD}, "1", "newPassword"),
+        ({"oldPassword": PASSWORD, "newPassword": ""}, "1", "newPassword"),
+    ]
+
+    for body, number, source in cases:
+        response = await browser.post("/Account/changePassword", body)
+        assert response.status_code == 400, body
+        error = client_error(response)
+        assert (error["Number"], error["Source"], error["Value"]) == (number, source, ""), body
+
+    anonymous = await Browser(client).post(
+        "/Account/changePassword", {"oldPassword": PASSWORD, "newPassword": NEW_PASSWORD}
+    )
+    assert (anonymous.status_code, error_number(anonymous)) == (401, "8")
+    assert verifies.calls == 0
+    assert accounts.audit() == []

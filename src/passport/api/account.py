@@ -12,6 +12,7 @@ from passport.identity.audit import Actor
 from passport.identity.errors import Missing
 from passport.identity.groups import memberships
 from passport.identity.login import Credentials, LoginService
+from passport.identity.passwords import check_password_text
 from passport.identity.sessions import Session
 from passport.identity.users import UserService
 from passport.storage.database import Database
@@ -101,10 +102,13 @@ class AccountController(Controller):
     ) -> dict[str, Any]:
         """Change the password: ends every session of the user and starts a new one here."""
         session = self.guard.require_session(context)
-        credentials = Credentials.check(session.username, old_password)
-        actor = actor_of(context)
+        if not old_password:
+            raise Missing("Old password must be specified.", field="oldPassword")
+        check_password_text(old_password, field="oldPassword")
         if not new_password:
             raise Missing("New password must be specified.", field="newPassword")
+        credentials = Credentials.check(session.username, old_password)
+        actor = actor_of(context)
         user = self.login_service.verify(credentials, actor, action="account.change_password")
         self.users.set_password(user, new_password, actor, field="newPassword")
         new = self.login_service.open_session(
