@@ -193,6 +193,17 @@ class BindingStore:
         ).rowcount
         return bool(revoked == 1)
 
+    def renew(
+        self, connection: Connection, row_id: int, not_before: datetime, not_after: datetime
+    ) -> bool:
+        """Give a live binding a new validity interval; False when it was revoked meanwhile."""
+        renewed = connection.execute(
+            update(xkms_key_binding)
+            .where(xkms_key_binding.c.id == row_id, xkms_key_binding.c.revoked_at.is_(None))
+            .values(not_before=not_before, not_after=not_after)
+        ).rowcount
+        return bool(renewed == 1)
+
     def _with_uses(self, connection: Connection, rows: Sequence[Row[Any]]) -> list[StoredBinding]:
         ids = [row.id for row in rows]
         uses: dict[int, list[UseKeyWith]] = {}

@@ -87,11 +87,11 @@ class Krss:
             target = f"key:{key_fingerprint(public_key)[:16]}"
             passcode, owner = self._authenticate_register(request, spec)
             self._check_allowed(passcode, spec)
-            self._check_key(public_key)
-            self._check_proof_of_possession(request, spec, public_key)
+            self.check_key_size(public_key)
+            self.check_proof_of_possession(request, spec, public_key)
             binding = self._store_registration(spec, public_key, passcode)
         except XkmsError as error:
-            self._audit(client_address, "xkms.register", target, error)
+            self.audit_refusal(client_address, "xkms.register", target, error)
             raise
         self.audit.record(
             Actor(f"user:{owner}", client_address),
@@ -133,17 +133,18 @@ class Krss:
             raise NoAuthentication("no KeyBindingAuthentication")
         with self.database.read() as connection:
             candidates = self.passcodes.candidates(connection, spec.use_key_with)
-            passcode = self._verifying(signature, spec.element, candidates)
+            passcode = self.verifying_passcode(signature, spec.element, candidates)
             owner = _username(connection, passcode.user_id)
         unusable = passcode.usable(self.clock.now())
         if unusable is not None:
             raise NoAuthentication(unusable)
         return passcode, owner
 
-    def _verifying(
+    def verifying_passcode(
         self, signature: Element, signed: Element, candidates: list[Passcode]
     ) -> Passcode:
-        """The passcode whose key verifies the KeyBindingAuthentication over `signed`."""
+        """The passcode whose key verifies the KeyBindingAuthentication over `signed`;
+        NoAuthentication when none does, Refused for an algorithm the policy refuses."""
         for passcode in candidates:
             try:
                 verify_hmac_signature(
@@ -163,14 +164,16 @@ class Krss:
         if extra:
             raise Refused("passcode does not allow UseKeyWith " + "; ".join(str(p) for p in extra))
 
-    def _check_key(self, public_key: PublicKey) -> None:
+    def check_key_size(self, public_key: PublicKey) -> None:
+        """Refused when an RSA key is smaller than the policy's minimum."""
         bits = rsa_key_bits(public_key)
         if bits is not None and bits < self.policy.min_rsa_bits:
             raise Refused(f"RSA key of {bits} bits; at least {self.policy.min_rsa_bits} required")
 
-    def _check_proof_of_possession(
+    def check_proof_of_possession(
         self, request: Request, spec: KeyBindingSpec, public_key: PublicKey
     ) -> None:
+        """Verify the ProofOfPossession over the binding with the key being bound."""
         proof = child(request.element, "ProofOfPossession")
         signature = None if proof is None else child(proof, "Signature", names.DS)
         if signature is None:
@@ -238,7 +241,7 @@ class Krss:
             chosen, passcode, how = self._authorize_revoke(request, spec, live)
             revoked = self._store_revocation(chosen, passcode)
         except XkmsError as error:
-            self._audit(client_address, "xkms.revoke", target, error)
+            self.audit_refusal(client_address, "xkms.revoke", target, error)
             raise
         for binding in revoked:
             self.audit.record(
@@ -281,7 +284,7 @@ class Krss:
             with self.database.read() as connection:
                 candidates = self.passcodes.for_user(connection, binding.user_id)
             try:
-                passcode = self._verifying(signature, spec.element, candidates)
+                passcode = self.verifying_passcode(signature, spec.element, candidates)
             except NoAuthentication:
                 continue
             unusable = passcode.usable(self.clock.now())
@@ -308,7 +311,10 @@ class Krss:
             reread = [self.store.by_binding_id(connection, b.binding_id) for b in revoked]
         return [b for b in reread if b is not None]
 
-    def _audit(self, client_address: str, action: str, target: str, error: XkmsError) -> None:
+    def audit_refusal(
+        self, client_address: str, action: str, target: str, error: XkmsError
+    ) -> None:
+        """An audit line for a refused request, with its ResultMinor and the reason."""
         minor = (error.minor or error.major).rsplit("#", 1)[-1]
         self.audit.record(
             Actor.anonymous(client_address),

@@ -14,13 +14,14 @@ from passport.storage.database import Database
 from passport.xkms import names
 from passport.xkms.bindings import BindingStore
 from passport.xkms.documents import document
-from passport.xkms.errors import MessageNotSupported, NoAuthentication, XkmsError
+from passport.xkms.errors import Failure, MessageNotSupported, NoAuthentication, XkmsError
 from passport.xkms.keys import KeyInfoError, key_fingerprint, public_key_from_key_info
 from passport.xkms.kiss import Kiss
 from passport.xkms.krss import Krss
 from passport.xkms.messages import Element, Request, new_result, parse_request
 from passport.xkms.passcodes import PasscodeService
 from passport.xkms.policy import XkmsPolicy, signature_policies
+from passport.xkms.reissue import Reissue
 from passport.xkms.service_keys import ServiceKey
 from passport.xkms.xmldsig import SignatureError, sign_enveloped, verify_key_signature
 
@@ -39,6 +40,35 @@ REQUESTS = {
     "PendingRequest": "Result",
     "StatusRequest": "StatusResult",
 }
+
+
+# The requests a CompoundRequest may hold (no Compound, Pending or Status inside).
+COMPOUND_MEMBERS = frozenset(
+    {
+        "LocateRequest",
+        "ValidateRequest",
+        "RegisterRequest",
+        "ReissueRequest",
+        "RecoverRequest",
+        "RevokeRequest",
+    }
+)
+
+
+def add_request_signature_value(result: Element, request: Request) -> None:
+    """With ResponseMechanism #RequestSignatureValue and a signed request, the result
+    carries the request's ds:SignatureValue (after OpaqueClientData, as the schema orders)."""
+    if names.MECHANISM_REQUEST_SIGNATURE_VALUE not in request.response_mechanisms:
+        return
+    if request.signature is None:
+        return
+    value = request.signature.find(f"{{{names.DS}}}SignatureValue")
+    if value is None:
+        return
+    element = etree.Element(names.q("RequestSignatureValue"))
+    element.text = "".join((value.text or "").split())
+    position = 1 if result.find(names.q("OpaqueClientData")) is not None else 0
+    result.insert(position, element)
 
 
 @dataclass
@@ -73,6 +103,7 @@ class XkmsService:
             hmac_policy=hmac_policy,
             key_policy=key_policy,
         )
+        self.reissue = Reissue(self.krss)
 
     def wsdl(self, endpoint_url: str, query: str) -> tuple[bytes, str] | None:
         """The WSDL and its schemas, addressed to this endpoint."""
@@ -95,10 +126,12 @@ class XkmsService:
         try:
             self._check_service(request, endpoint_url)
             self._check_request_signature(request)
-            return self._dispatch(request, endpoint_url, client)
+            result = self._dispatch(request, endpoint_url, client)
         except XkmsError as error:
             log.info("xkms.refused", request=kind, minor=error.minor, reason=error.reason)
-            return new_result(request, result_name, endpoint_url, error.major, error.minor)
+            result = new_result(request, result_name, endpoint_url, error.major, error.minor)
+        add_request_signature_value(result, request)
+        return result
 
     def _dispatch(self, request: Request, service: str, client: str) -> Element:
         if request.kind == "LocateRequest":
@@ -109,7 +142,29 @@ class XkmsService:
             return self.krss.register(request, service, client)
         if request.kind == "RevokeRequest":
             return self.krss.revoke(request, service, client)
+        if request.kind == "ReissueRequest":
+            return self.reissue.reissue(request, service, client)
+        if request.kind == "CompoundRequest":
+            return self._compound(request, service, client)
         raise MessageNotSupported(f"{request.kind} is not supported")
+
+    def _compound(self, request: Request, service: str, client: str) -> Element:
+        """One result per inner request, each processed on its own: one failing inner
+        request fails alone."""
+        inner = [
+            element
+            for element in request.element
+            if isinstance(element.tag, str)
+            and etree.QName(element).namespace == names.XKMS
+            and etree.QName(element).localname in COMPOUND_MEMBERS
+        ]
+        if not inner:
+            raise Failure("CompoundRequest holds no request")
+        result = new_result(request, "CompoundResult", service)
+        for element in inner:
+            kind = etree.QName(element).localname
+            result.append(self.result_for(kind, element, service, client))
+        return result
 
     def _check_service(self, request: Request, endpoint_url: str) -> None:
         if request.service != endpoint_url and request.service not in self.policy.accepted_services:
