@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import httpx
 
-from passport.storage.tables import metadata, password_reset
+from passport.storage.tables import password_reset
 
 from .support import (
     PASSWORD,
@@ -24,10 +24,6 @@ NEW_PASSWORD = "a new and long passphrase"
 FULLWIDTH_CAROL = "\uff43\uff41\uff52\uff4f\uff4c"  # NFKC makes it "carol"
 
 
-def row_counts(accounts: Accounts) -> dict[str, int]:
-    return {table.name: accounts.count(table) for table in metadata.sorted_tables}
-
-
 async def test_admin_methods_need_a_session_with_passport_admin(
     client: httpx.AsyncClient, accounts: Accounts
 ) -> None:
@@ -35,7 +31,7 @@ async def test_admin_methods_need_a_session_with_passport_admin(
     user = Browser(client, token=accounts.session(accounts.user("alice", password=None)))
     anonymous = Browser(client)
     arguments = {"username": "alice", "name": "Docs", "password": NEW_PASSWORD, "admin": True}
-    before = row_counts(accounts)
+    before = accounts.row_counts()
 
     for method in admin_methods:
         verb = "POST" if "POST" in method.http_methods else "GET"
@@ -52,7 +48,7 @@ async def test_admin_methods_need_a_session_with_passport_admin(
             )
 
     assert len(admin_methods) >= 16
-    assert row_counts(accounts) == before
+    assert accounts.row_counts() == before
 
 
 async def test_create_user_with_the_admin_flag_makes_an_administrator(
@@ -97,7 +93,7 @@ async def test_create_user_refuses_a_taken_name_in_any_case_and_bad_arguments(
     admin: Browser, accounts: Accounts
 ) -> None:
     accounts.user("carol", password=None)
-    before = row_counts(accounts)
+    before = accounts.row_counts()
 
     cases = [
         ({"username": "CAROL"}, 409, "7", "username"),
@@ -118,7 +114,7 @@ async def test_create_user_refuses_a_taken_name_in_any_case_and_bad_arguments(
             source,
         ), body
 
-    after = row_counts(accounts)
+    after = accounts.row_counts()
     assert after.pop("audit_event") == before.pop("audit_event") + 2  # the two refused takes
     assert after == before
     refused = accounts.audit("user.create")

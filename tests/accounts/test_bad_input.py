@@ -6,8 +6,6 @@ from typing import Any
 
 import httpx
 
-from passport.storage.tables import metadata
-
 from .support import (
     PASSWORD,
     Accounts,
@@ -49,17 +47,12 @@ MALFORMED_CREDENTIALS: list[tuple[str, dict[str, Any], str, str]] = [
 ]
 
 
-def row_counts(accounts: Accounts) -> dict[str, int]:
-    """Rows per table: what 'nothing written' is checked against."""
-    return {table.name: accounts.count(table) for table in metadata.sorted_tables}
-
-
 async def test_login_and_session_create_refuse_malformed_credentials_before_any_work(
     client: httpx.AsyncClient, accounts: Accounts, verifies: VerifyCounter
 ) -> None:
     accounts.user("alice")
     docs = accounts.application("Docs")
-    before = row_counts(accounts)
+    before = accounts.row_counts()
     browser = Browser(client)
 
     for label, body, number, source in MALFORMED_CREDENTIALS:
@@ -75,13 +68,13 @@ async def test_login_and_session_create_refuse_malformed_credentials_before_any_
 
     assert browser.token is None
     assert verifies.calls == 0
-    assert row_counts(accounts) == before
+    assert accounts.row_counts() == before
 
 
 async def test_malformed_bodies_are_refused_with_their_own_numbers(
     browser: Browser, accounts: Accounts
 ) -> None:
-    before = row_counts(accounts)
+    before = accounts.row_counts()
     cases = [
         ({"Content-Type": "application/json"}, b"{not json", 400, "400"),
         ({"Content-Type": "application/json"}, b'["alice", "pw"]', 400, "400"),
@@ -98,13 +91,13 @@ async def test_malformed_bodies_are_refused_with_their_own_numbers(
         response = await browser.http.post("/Account/login", content=content, headers=headers)
         assert response.status_code == status, (content[:40], response.text)
         assert client_error(response)["Number"] == number
-    assert row_counts(accounts) == before
+    assert accounts.row_counts() == before
 
 
 async def test_the_password_policy_refuses_short_common_and_malformed_passwords(
     admin: Browser, accounts: Accounts
 ) -> None:
-    before = row_counts(accounts)
+    before = accounts.row_counts()
     cases = [
         ("seven77", "12"),
         ("Password123", "12"),
@@ -121,7 +114,7 @@ async def test_the_password_policy_refuses_short_common_and_malformed_passwords(
         assert response.status_code == 400, password
         error = client_error(response)
         assert (error["Number"], error["Source"], error["Value"]) == (number, "password", "")
-    assert row_counts(accounts) == before
+    assert accounts.row_counts() == before
 
     for username, password in (("eight", "8chars!?"), ("long", "p" * 1024)):
         response = await admin.post(
@@ -132,7 +125,7 @@ async def test_the_password_policy_refuses_short_common_and_malformed_passwords(
 
 
 async def test_self_registration_is_off_by_default(browser: Browser, accounts: Accounts) -> None:
-    before = row_counts(accounts)
+    before = accounts.row_counts()
 
     response = await browser.post(
         "/Account/register", {"username": "mallory", "password": "a long enough password"}
@@ -140,7 +133,7 @@ async def test_self_registration_is_off_by_default(browser: Browser, accounts: A
 
     assert response.status_code == 403
     assert client_error(response)["Number"] == "15"
-    assert row_counts(accounts) == before
+    assert accounts.row_counts() == before
 
 
 async def test_no_accounts_method_answers_malformed_text_with_a_server_error(
