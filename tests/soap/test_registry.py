@@ -112,3 +112,15 @@ def test_built_in_and_configured_services_must_not_share_a_path(
         "SOAP services built-in EchoService and soap.echo:create both want path /echo; "
         "paths must be unique"
     )
+
+
+def test_entry_point_that_cannot_load_stops_the_app_with_its_name(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point = EntryPoint(name="broken", value="soap.nowhere:create", group=ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry, "entry_points", lambda *, group: [point])
+    with pytest.raises(ServiceRegistrationError) as raised:
+        create_app(make_settings(soap_services=[]))
+    assert str(raised.value).startswith(
+        "SOAP service entry point broken = soap.nowhere:create cannot load: No module named"
+    )

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from starlette.routing import Route
+
 from passport.app import create_app
 from passport.config import Settings
 from passport.soap.trace import Trace
+from passport.web.soap import SoapEndpoint
 
 from .conftest import CLIENT_ADDRESS, client_for
 from .support import envelope, post
@@ -164,3 +167,19 @@ def test_no_trace_file_without_the_setting(
 ) -> None:
     create_app(make_settings())
     assert not list(tmp_path.glob("*.log"))
+
+
+async def test_a_trace_that_cannot_be_written_does_not_stop_the_service(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    app = create_app(make_settings(trace_file=tmp_path / "trace.log"))
+    echo_endpoint = next(
+        route.endpoint.endpoint
+        for route in app.routes
+        if isinstance(route, Route) and isinstance(route.endpoint, SoapEndpoint)
+    )
+    assert echo_endpoint.trace is not None
+    echo_endpoint.trace.close()
+    async with client_for(app) as client:
+        response = await post(client, "1.1", envelope("1.1"))
+    assert response.status_code == 200

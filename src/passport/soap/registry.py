@@ -77,7 +77,10 @@ def _import(name: str) -> object:
 
 
 def _checked_factory(origin: str, load: Callable[[], object]) -> ServiceFactory:
-    factory = load()
+    try:
+        factory = load()
+    except (ImportError, AttributeError) as error:
+        raise ServiceRegistrationError(f"SOAP service {origin} cannot load: {error}") from error
     if not callable(factory):
         raise ServiceRegistrationError(f"SOAP service {origin} is not a callable factory")
     return cast(ServiceFactory, factory)
