@@ -149,6 +149,16 @@ class Settings(BaseSettings):
         default_factory=list,
         description="SHA-256 fingerprints (hex) of client keys whose signed requests count",
     )
+    xkms_generated_key_bits: int = Field(
+        default=2048, ge=2048, le=8192, description="Size of the RSA keys Passport generates"
+    )
+    xkms_private_key_cipher: Literal["tripledes-cbc", "aes128-cbc"] = Field(
+        default="tripledes-cbc",
+        description="How a server-generated PrivateKey is encrypted for the client",
+    )
+    xkms_keep_recovered: bool = Field(
+        default=False, description="Leave a binding valid after Recover (default: revoke it)"
+    )
     xkms_accepted_services: list[str] = Field(
         default_factory=list,
         description="Service URIs accepted in requests besides PASSPORT_PUBLIC_URL + xkms_path",

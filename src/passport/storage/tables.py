@@ -275,6 +275,8 @@ xkms_key_binding = Table(
     Column("revocation_code_identifier", String(64), nullable=True),
     Column("revoked_at", DateTime, nullable=True),
     Column("created_at", DateTime, nullable=False),
+    # A server-generated private key, PKCS#8 DER sealed with the home's data key.
+    Column("private_key_escrow", Text, nullable=True),
     UniqueConstraint("binding_id"),
     Index("ix_xkms_key_binding_key_fingerprint", "key_fingerprint"),
     Index("ix_xkms_key_binding_key_name", "key_name"),

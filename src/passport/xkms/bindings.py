@@ -49,6 +49,7 @@ class StoredBinding:
     revoked_at: datetime | None
     created_at: datetime
     use_key_with: tuple[UseKeyWith, ...]
+    private_key_escrow: str | None = None
 
     @property
     def owner_gone(self) -> bool:
@@ -75,6 +76,7 @@ class NewBinding:
     not_after: datetime | None
     revocation_code_identifier: bytes | None
     use_key_with: tuple[UseKeyWith, ...]
+    private_key_escrow: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,7 @@ class BindingStore:
                 if code_id is None
                 else base64.b64encode(code_id).decode("ascii"),
                 created_at=now,
+                private_key_escrow=new.private_key_escrow,
             )
         )
         (row_id,) = result.inserted_primary_key or (0,)
@@ -238,4 +241,5 @@ def _stored(r: Row[Any], uses: tuple[UseKeyWith, ...]) -> StoredBinding:
         revoked_at=r.revoked_at,
         created_at=r.created_at,
         use_key_with=uses,
+        private_key_escrow=r.private_key_escrow,
     )

@@ -14,6 +14,7 @@ _ADDRESS = re.compile(r"""(<wsdlsoap:address\s+location=)(["'])[^"']*\2""")
 XML = "text/xml; charset=utf-8"
 
 
+@cache
 def _read(name: str) -> str:
     return files("passport.xkms").joinpath(f"schemas/{name}").read_text("utf-8")
 

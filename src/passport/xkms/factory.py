@@ -26,6 +26,9 @@ def policy_from_settings(settings: Settings) -> XkmsPolicy:
         require_signed_requests=settings.xkms_require_signed_requests,
         trusted_client_keys=frozenset(k.lower() for k in settings.xkms_trusted_client_keys),
         accepted_services=frozenset(settings.xkms_accepted_services),
+        generated_key_bits=settings.xkms_generated_key_bits,
+        private_key_cipher=settings.xkms_private_key_cipher,
+        keep_recovered=settings.xkms_keep_recovered,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import Connection, select
 
@@ -42,6 +43,7 @@ from passport.xkms.messages import (
 )
 from passport.xkms.passcodes import Passcode, PasscodeService
 from passport.xkms.policy import XkmsPolicy
+from passport.xkms.private_keys import generate_key_pair, private_key_element, seal_private_key
 from passport.xkms.results import key_binding_element, status_of
 from passport.xkms.secrets import derive
 from passport.xkms.xmldsig import (
@@ -79,17 +81,32 @@ class Krss:
     # Register -------------------------------------------------------------------------
 
     def register(self, request: Request, service: str, client_address: str) -> Element:
-        """RegisterResult with the new KeyBinding; XkmsError (audited) when refused."""
+        """RegisterResult with the new KeyBinding (and, for a key Passport generated, its
+        PrivateKey); XkmsError (audited) when refused."""
         target = "key:unknown"
+        private_key: rsa.RSAPrivateKey | None = None
         try:
             spec = self._prototype(request)
-            public_key = self._public_key(spec)
-            target = f"key:{key_fingerprint(public_key)[:16]}"
-            passcode, owner = self._authenticate_register(request, spec)
-            self._check_allowed(passcode, spec)
-            self.check_key_size(public_key)
-            self.check_proof_of_possession(request, spec, public_key)
-            binding = self._store_registration(spec, public_key, passcode)
+            if spec.key_info is None:
+                if names.RESPOND_PRIVATE_KEY not in request.respond_with:
+                    raise Failure(
+                        "PrototypeKeyBinding has no KeyInfo and RespondWith asks for no PrivateKey"
+                    )
+                passcode, owner = self._authenticate_register(request, spec)
+                self._check_allowed(passcode, spec)
+                private_key = generate_key_pair(self.policy.generated_key_bits)
+                public_key: PublicKey = private_key.public_key()
+            else:
+                public_key = self._public_key(spec)
+                target = f"key:{key_fingerprint(public_key)[:16]}"
+                passcode, owner = self._authenticate_register(request, spec)
+                self._check_allowed(passcode, spec)
+                self.check_key_size(public_key)
+                self.check_proof_of_possession(request, spec, public_key)
+            escrow = None
+            if private_key is not None:
+                escrow = seal_private_key(self.passcodes.vault, private_key)
+            binding = self._store_registration(spec, public_key, passcode, escrow)
         except XkmsError as error:
             self.audit_refusal(client_address, "xkms.register", target, error)
             raise
@@ -98,14 +115,22 @@ class Krss:
             "xkms.register",
             f"key:{binding.key_fingerprint[:16]} binding:{binding.binding_id}",
             success=True,
-            detail=" ".join(str(p) for p in binding.use_key_with)[:255],
+            detail=("generated key; " if private_key is not None else "")
+            + " ".join(str(p) for p in binding.use_key_with)[:200],
         )
         result = new_result(request, "RegisterResult", service)
+        respond_with = request.respond_with
+        if private_key is not None:
+            respond_with = respond_with | {names.RESPOND_KEY_VALUE}
         result.append(
-            key_binding_element(
-                binding, request.respond_with, status=status_of(binding, self.clock.now())
-            )
+            key_binding_element(binding, respond_with, status=status_of(binding, self.clock.now()))
         )
+        if private_key is not None:
+            result.append(
+                private_key_element(
+                    private_key, passcode.cipher_key, self.policy.private_key_cipher
+                )
+            )
         return result
 
     def _prototype(self, request: Request) -> KeyBindingSpec:
@@ -188,7 +213,11 @@ class Krss:
             raise ProofOfPossessionRequired(f"ProofOfPossession: {error.reason}") from None
 
     def _store_registration(
-        self, spec: KeyBindingSpec, public_key: PublicKey, passcode: Passcode
+        self,
+        spec: KeyBindingSpec,
+        public_key: PublicKey,
+        passcode: Passcode,
+        escrow: str | None = None,
     ) -> StoredBinding:
         now = self.clock.now()
         not_before = max(spec.not_before or now, now - self.policy.clock_skew)
@@ -210,6 +239,7 @@ class Krss:
             not_after=not_after,
             revocation_code_identifier=spec.revocation_code_identifier,
             use_key_with=spec.use_key_with,
+            private_key_escrow=escrow,
         )
         with self.database.write() as connection:
             live = self.store.find(connection, binding_query_for(fingerprint), limit=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Literal
 
 from passport.xkms.xmldsig import (
     HMAC_METHODS,
@@ -32,6 +33,11 @@ class XkmsPolicy:
     trusted_client_keys: frozenset[str] = field(default_factory=frozenset)
     # Service URIs accepted besides the endpoint's own public URL.
     accepted_services: frozenset[str] = field(default_factory=frozenset)
+    # Server-generated keys: their size, and how their PrivateKey is encrypted.
+    generated_key_bits: int = 2048
+    private_key_cipher: Literal["tripledes-cbc", "aes128-cbc"] = "tripledes-cbc"
+    # Whether a recovered binding stays valid (by default Recover revokes it).
+    keep_recovered: bool = False
 
 
 def signature_policies(policy: XkmsPolicy) -> tuple[SignaturePolicy, SignaturePolicy]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -18,9 +19,17 @@ from passport.xkms.errors import Failure, MessageNotSupported, NoAuthentication,
 from passport.xkms.keys import KeyInfoError, key_fingerprint, public_key_from_key_info
 from passport.xkms.kiss import Kiss
 from passport.xkms.krss import Krss
-from passport.xkms.messages import Element, Request, new_result, parse_request
+from passport.xkms.messages import (
+    Element,
+    Request,
+    is_ncname,
+    new_result,
+    opaque_client_data,
+    parse_request,
+)
 from passport.xkms.passcodes import PasscodeService
 from passport.xkms.policy import XkmsPolicy, signature_policies
+from passport.xkms.recover import Recover
 from passport.xkms.reissue import Reissue
 from passport.xkms.service_keys import ServiceKey
 from passport.xkms.xmldsig import SignatureError, sign_enveloped, verify_key_signature
@@ -104,6 +113,7 @@ class XkmsService:
             key_policy=key_policy,
         )
         self.reissue = Reissue(self.krss)
+        self.recover = Recover(self.krss)
 
     def wsdl(self, endpoint_url: str, query: str) -> tuple[bytes, str] | None:
         """The WSDL and its schemas, addressed to this endpoint."""
@@ -134,19 +144,19 @@ class XkmsService:
         return result
 
     def _dispatch(self, request: Request, service: str, client: str) -> Element:
-        if request.kind == "LocateRequest":
-            return self.kiss.locate(request, service)
-        if request.kind == "ValidateRequest":
-            return self.kiss.validate(request, service)
-        if request.kind == "RegisterRequest":
-            return self.krss.register(request, service, client)
-        if request.kind == "RevokeRequest":
-            return self.krss.revoke(request, service, client)
-        if request.kind == "ReissueRequest":
-            return self.reissue.reissue(request, service, client)
-        if request.kind == "CompoundRequest":
-            return self._compound(request, service, client)
-        raise MessageNotSupported(f"{request.kind} is not supported")
+        handlers: dict[str, Callable[[Request, str, str], Element]] = {
+            "LocateRequest": lambda r, s, _c: self.kiss.locate(r, s),
+            "ValidateRequest": lambda r, s, _c: self.kiss.validate(r, s),
+            "RegisterRequest": self.krss.register,
+            "RevokeRequest": self.krss.revoke,
+            "ReissueRequest": self.reissue.reissue,
+            "RecoverRequest": self.recover.recover,
+            "CompoundRequest": self._compound,
+        }
+        handler = handlers.get(request.kind)
+        if handler is None:
+            raise MessageNotSupported(f"{request.kind} is not supported")
+        return handler(request, service, client)
 
     def _compound(self, request: Request, service: str, client: str) -> Element:
         """One result per inner request, each processed on its own: one failing inner
@@ -195,16 +205,22 @@ class XkmsService:
 def _error_result(
     kind: str, element: Element, endpoint_url: str, result_name: str, error: XkmsError
 ) -> Element:
-    """A result for a request too malformed to read its common attributes."""
+    """A result for a request too malformed to read its common attributes: it answers the
+    request's Id and echoes its OpaqueClientData where the schema lets a result carry them."""
+    request_id = element.get("Id") or ""
+    try:
+        opaque = opaque_client_data(element)
+    except XkmsError:
+        opaque = None
     request = Request(
         kind=kind,
         element=element,
-        id=element.get("Id") or "",
+        id=request_id if is_ncname(request_id) else "",
         service=endpoint_url,
         nonce=None,
         original_request_id=None,
         response_limit=None,
-        opaque_client_data=None,
+        opaque_client_data=opaque,
         response_mechanisms=frozenset(),
         respond_with=frozenset(),
         signature=None,
