@@ -54,14 +54,46 @@ def format_datetime(value: datetime) -> str:
     return value.replace(microsecond=0).isoformat() + "Z"
 
 
+def decode_base64(text: str, what: str) -> bytes:
+    """Base64 text decoded (whitespace allowed); Failure when it is not base64."""
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise Failure(f"{what} is not base64") from None
+
+
 def base64_value(element: Element | None, what: str) -> bytes | None:
     """An element's base64 text decoded (whitespace allowed), or None when absent."""
     if element is None:
         return None
+    return decode_base64(text_of(element), what)
+
+
+def is_ncname(value: str) -> bool:
+    """Whether `value` is an xs:NCName (so an xs:ID), by libxml2's own rule: the one schema
+    validation applies. A result may only answer a request Id that is one."""
+    if not value or "{" in value:
+        return False
     try:
-        return base64.b64decode("".join(text_of(element).split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise Failure(f"{what} is not base64") from None
+        etree.QName(value)
+    except ValueError:
+        return False
+    return True
+
+
+def opaque_client_data(element: Element) -> Element | None:
+    """The request's OpaqueClientData, which a result echoes; Failure unless it holds only
+    OpaqueData elements of base64 text, as the schema says (an echo must stay valid)."""
+    holder = child(element, "OpaqueClientData")
+    if holder is None:
+        return None
+    if text_of(holder) or any((c.tail or "").strip() for c in holder):
+        raise Failure("OpaqueClientData holds text outside OpaqueData")
+    for data in holder.iterchildren(etree.Element):
+        if data.tag != names.q("OpaqueData") or len(data):
+            raise Failure("OpaqueClientData may hold only OpaqueData of base64 text")
+        base64_value(data, "OpaqueData")
+    return holder
 
 
 def new_id() -> str:
@@ -93,8 +125,13 @@ def parse_request(element: Element) -> Request:
     service = element.get("Service")
     if not request_id:
         raise Failure(f"{kind} has no Id")
+    if not is_ncname(request_id):
+        raise Failure(f"{kind} Id is not an xs:ID")
     if service is None:
         raise Failure(f"{kind} has no Service")
+    nonce = element.get("Nonce")
+    if nonce is not None:
+        decode_base64(nonce, "Nonce")
     limit_text = element.get("ResponseLimit")
     limit = None
     if limit_text is not None:
@@ -109,10 +146,10 @@ def parse_request(element: Element) -> Request:
         element=element,
         id=request_id,
         service=service,
-        nonce=element.get("Nonce"),
+        nonce=nonce,
         original_request_id=element.get("OriginalRequestId"),
         response_limit=limit,
-        opaque_client_data=child(element, "OpaqueClientData"),
+        opaque_client_data=opaque_client_data(element),
         response_mechanisms=frozenset(text_of(e) for e in children(element, "ResponseMechanism")),
         respond_with=frozenset(text_of(e) for e in children(element, "RespondWith")),
         signature=child(element, "Signature", names.DS),
