@@ -159,6 +159,15 @@ class Settings(BaseSettings):
     xkms_keep_recovered: bool = Field(
         default=False, description="Leave a binding valid after Recover (default: revoke it)"
     )
+    xkms_two_phase: list[
+        Literal["Locate", "Validate", "Register", "Reissue", "Revoke", "Recover"]
+    ] = Field(
+        default_factory=list,
+        description="Operations that need the two-phase (Represent) protocol",
+    )
+    xkms_nonce_seconds: int = Field(
+        default=300, ge=10, le=86400, description="How long a two-phase nonce stays valid"
+    )
     xkms_accepted_services: list[str] = Field(
         default_factory=list,
         description="Service URIs accepted in requests besides PASSPORT_PUBLIC_URL + xkms_path",

@@ -300,3 +300,17 @@ xkms_binding_use = Table(
     Index("ix_xkms_binding_use_application_identifier", "application", "identifier"),
     **MYSQL_TABLE_OPTIONS,
 )
+
+# Two-phase protocol: nonces the service issued, bound to the phase-one request; each
+# works once, until it expires. Stored as SHA-256.
+xkms_nonce = Table(
+    "xkms_nonce",
+    metadata,
+    Column("nonce_hash", String(64), primary_key=True),
+    Column("request_id", String(255), nullable=False),
+    Column("operation", String(32), nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("used_at", DateTime, nullable=True),
+    Index("ix_xkms_nonce_expires_at", "expires_at"),
+    **MYSQL_TABLE_OPTIONS,
+)

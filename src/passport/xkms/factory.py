@@ -29,6 +29,8 @@ def policy_from_settings(settings: Settings) -> XkmsPolicy:
         generated_key_bits=settings.xkms_generated_key_bits,
         private_key_cipher=settings.xkms_private_key_cipher,
         keep_recovered=settings.xkms_keep_recovered,
+        two_phase=frozenset(settings.xkms_two_phase),
+        nonce_lifetime=timedelta(seconds=settings.xkms_nonce_seconds),
     )
 
 

@@ -38,6 +38,9 @@ class XkmsPolicy:
     private_key_cipher: Literal["tripledes-cbc", "aes128-cbc"] = "tripledes-cbc"
     # Whether a recovered binding stays valid (by default Recover revokes it).
     keep_recovered: bool = False
+    # Operations ("Register", ...) that need the two-phase protocol, and the nonce lifetime.
+    two_phase: frozenset[str] = field(default_factory=frozenset)
+    nonce_lifetime: timedelta = timedelta(minutes=5)
 
 
 def signature_policies(policy: XkmsPolicy) -> tuple[SignaturePolicy, SignaturePolicy]:

@@ -31,6 +31,7 @@ from passport.xkms.passcodes import PasscodeService
 from passport.xkms.policy import XkmsPolicy, signature_policies
 from passport.xkms.recover import Recover
 from passport.xkms.reissue import Reissue
+from passport.xkms.represent import TwoPhase
 from passport.xkms.service_keys import ServiceKey
 from passport.xkms.xmldsig import SignatureError, sign_enveloped, verify_key_signature
 
@@ -114,6 +115,9 @@ class XkmsService:
         )
         self.reissue = Reissue(self.krss)
         self.recover = Recover(self.krss)
+        self.two_phase = TwoPhase(
+            self.database, self.clock, self.policy.two_phase, self.policy.nonce_lifetime
+        )
 
     def wsdl(self, endpoint_url: str, query: str) -> tuple[bytes, str] | None:
         """The WSDL and its schemas, addressed to this endpoint."""
@@ -136,7 +140,13 @@ class XkmsService:
         try:
             self._check_service(request, endpoint_url)
             self._check_request_signature(request)
-            result = self._dispatch(request, endpoint_url, client)
+            represent = None
+            if self.two_phase.required(request):
+                represent = self.two_phase.phase_one(request, result_name, endpoint_url)
+            if represent is not None:
+                result = represent
+            else:
+                result = self._dispatch(request, endpoint_url, client)
         except XkmsError as error:
             log.info("xkms.refused", request=kind, minor=error.minor, reason=error.reason)
             result = new_result(request, result_name, endpoint_url, error.major, error.minor)
