@@ -10,6 +10,11 @@ from sqlalchemy.pool import NullPool
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 CONNECT_TIMEOUT_S = 5
+# A database that stops answering without closing the connection must not hold a worker
+# (or, for reads served on the event loop, every request of it) forever: the kernel gives
+# up on the socket after IO_TIMEOUT_S of unacknowledged data or silent keepalives.
+IO_TIMEOUT_S = 15
+MYSQL_READ_TIMEOUT_S = 120
 
 
 def normalise_url(url: str) -> URL:
@@ -49,10 +54,20 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     kwargs["max_overflow"] = pool_size
     kwargs["pool_recycle"] = 3600
     if backend in ("postgresql", "postgres"):
-        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
+        kwargs["connect_args"] = {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "keepalives": 1,
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
+            "keepalives_count": 3,
+            "tcp_user_timeout": IO_TIMEOUT_S * 1000,
+        }
     else:
         kwargs["connect_args"] = {
             "connect_timeout": CONNECT_TIMEOUT_S,
+            # PyMySQL has no keepalive: a socket timeout, long enough for migrations' DDL.
+            "read_timeout": MYSQL_READ_TIMEOUT_S,
+            "write_timeout": IO_TIMEOUT_S,
             "charset": "utf8mb4",
             "init_command": "SET SESSION sql_mode='STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
         }
