@@ -77,6 +77,25 @@ async def test_a_post_without_the_cookie_needs_no_origin(
     assert browser.token is not None
 
 
+async def test_a_login_from_a_foreign_page_is_refused_even_without_a_cookie(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    accounts.user("mallory")
+    for origin in (EVIL_ORIGIN, "null"):
+        browser = Browser(client, origin=origin)
+
+        response = await browser.login("mallory", PASSWORD)
+
+        assert response.status_code == 403, origin
+        assert (client_error(response)["Number"], client_error(response)["Source"]) == (
+            "14",
+            "Origin",
+        )
+        assert browser.token is None, origin
+        assert "set-cookie" not in response.headers
+    assert [e for e in accounts.services.audit.events() if e.action == "account.login"] == []
+
+
 async def test_cors_with_credentials_is_offered_to_registered_origins_only(
     alice_browser: Browser,
 ) -> None:

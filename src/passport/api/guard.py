@@ -49,6 +49,15 @@ class Guard:
                 source="Origin",
                 value=origin or "",
             )
+        if context.http_method == "POST" and origin is not None and not trusted:
+            # A browser names the page that sent it: a foreign page may not post here even
+            # without a session (no login CSRF). Servers send no Origin and are not affected.
+            raise CrossSiteRefused(
+                "A browser request must come from Passport's own origin or an "
+                "application's registered origin.",
+                source="Origin",
+                value=origin,
+            )
         if registered and not context.origin_from_referer:
             context.cors_origin = origin
         if context.session_token is not None:
