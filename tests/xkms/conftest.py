@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Sequence
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -19,7 +21,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.engine import make_url
 
 import passport.services
@@ -43,6 +45,7 @@ SERVICE = PUBLIC_URL + "/xkms"
 CLIENT_ADDRESS = "203.0.113.7"
 SETUP = Actor("test:setup", "127.0.0.1")
 CLIENT_KEY_COUNT = 10
+BARRIER_TIMEOUT_S = 30
 
 
 class ManualClock(Protocol):
@@ -171,6 +174,30 @@ class Harness:
     def audit(self, action: str) -> list[AuditEvent]:
         """Audit events of one action, oldest first."""
         return [e for e in self.services.audit.events(limit=1000) if e.action == action]
+
+    def hold_writes(self, parties: int, monkeypatch: pytest.MonkeyPatch) -> None:
+        """From now on the first `parties` write transactions wait for one another, so
+        that `parties` concurrent requests have all done their reads (seen the passcode
+        unused, the binding live) before any of them writes. A barrier, not a sleep: a
+        request that never gets to write breaks it after BARRIER_TIMEOUT_S."""
+        database = self.services.database
+        original = database.write
+        barrier = threading.Barrier(parties, timeout=BARRIER_TIMEOUT_S)
+        lock = threading.Lock()
+        started = 0
+
+        @contextmanager
+        def write() -> Iterator[Connection]:
+            nonlocal started
+            with lock:
+                started += 1
+                held = started <= parties
+            if held:
+                barrier.wait()
+            with original() as connection:
+                yield connection
+
+        monkeypatch.setattr(database, "write", write)
 
 
 @pytest.fixture
