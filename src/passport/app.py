@@ -29,7 +29,7 @@ from passport.web.middleware import ProxyHeadersMiddleware, RequestMiddleware
 from passport.web.ops import MetricsEndpoint, OpenApiEndpoint, Readiness, healthz
 from passport.web.soap import soap_routes
 from passport.xkms.factory import xkms_service
-from passport.xkms.passcodes import PasscodeService
+from passport.xkms.service import XkmsService
 
 SERVER_HEADER = f"Passport/{__version__}"
 
@@ -43,7 +43,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     xkms = None
     if settings.xkms_enabled:
         xkms = xkms_service(settings, services.database, services.clock, services.audit)
-    registry = build_registry(settings, services, guard, xkms.passcodes if xkms else None)
+    registry = build_registry(settings, services, guard, xkms)
     dispatcher = Dispatcher(registry, guard)
     metrics = Metrics()
 
@@ -103,7 +103,7 @@ def build_registry(
     settings: Settings,
     services: Services,
     guard: Guard,
-    passcodes: PasscodeService | None = None,
+    xkms: XkmsService | None = None,
 ) -> Registry:
     """Every controller of the envelope API (`Xkms` only with the XKMS service)."""
     controllers: list[Controller] = [
@@ -130,10 +130,8 @@ def build_registry(
             audit=services.audit,
         ),
     ]
-    if passcodes is not None:
+    if xkms is not None:
         controllers.append(
-            XkmsController(
-                database=services.database, guard=guard, users=services.users, passcodes=passcodes
-            )
+            XkmsController(database=services.database, guard=guard, users=services.users, xkms=xkms)
         )
     return Registry(controllers)

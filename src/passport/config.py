@@ -165,6 +165,10 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Operations that need the two-phase (Represent) protocol",
     )
+    xkms_approval: list[Literal["Register", "Reissue", "Revoke", "Recover"]] = Field(
+        default_factory=list,
+        description="Operations that wait for an administrator's approval (asynchronous)",
+    )
     xkms_nonce_seconds: int = Field(
         default=300, ge=10, le=86400, description="How long a two-phase nonce stays valid"
     )

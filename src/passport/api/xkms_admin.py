@@ -15,6 +15,8 @@ from passport.storage.database import Database
 from passport.xkms.bindings import BindingStore, StoredBinding
 from passport.xkms.messages import format_datetime
 from passport.xkms.passcodes import PasscodeService, UseKeyWith
+from passport.xkms.pending import PendingEntry
+from passport.xkms.service import XkmsService
 
 MAX_USES = 1000
 MAX_EXPIRY_MINUTES = 365 * 24 * 60
@@ -49,12 +51,13 @@ class XkmsController(Controller):
         database: Database,
         guard: Guard,
         users: UserService,
-        passcodes: PasscodeService,
+        xkms: XkmsService,
     ) -> None:
         self.database = database
         self.guard = guard
         self.users = users
-        self.passcodes = passcodes
+        self.xkms = xkms
+        self.passcodes: PasscodeService = xkms.passcodes
         self.store = BindingStore()
 
     @api_method("authorize", methods=("POST",))
@@ -112,3 +115,45 @@ class XkmsController(Controller):
         with self.database.read(snapshot=True) as connection:
             bindings = self.store.for_user(connection, user_id)
         return {"KeyBindings": [binding_data(b) for b in bindings]}
+
+    @api_method("pending", methods=("GET",), read_only=True)
+    def pending(self, context: RequestContext, all_requests: bool | None) -> dict[str, Any]:
+        """Requests waiting for an administrator (with `allRequests`, decided ones too)."""
+        self.guard.require_admin(context)
+        entries = self.xkms.asynchronous.entries(include_decided=bool(all_requests))
+        return {"Pending": [pending_data(entry) for entry in entries]}
+
+    @api_method("approve", methods=("POST",))
+    def approve(self, context: RequestContext, number: int | None) -> dict[str, Any]:
+        """Approve a waiting request: it is processed now."""
+        return self._decide(context, number, approve=True)
+
+    @api_method("reject", methods=("POST",))
+    def reject(self, context: RequestContext, number: int | None) -> dict[str, Any]:
+        """Reject a waiting request: its client gets Sender/Refused."""
+        return self._decide(context, number, approve=False)
+
+    def _decide(
+        self, context: RequestContext, number: int | None, *, approve: bool
+    ) -> dict[str, Any]:
+        self.guard.require_admin(context)
+        if number is None:
+            raise ArgumentMissing("Number must be specified.", source="number")
+        entry = self.xkms.decide(number, approve=approve, actor=actor_of(context))
+        return {"Request": pending_data(entry)}
+
+
+def pending_data(entry: PendingEntry) -> dict[str, Any]:
+    """A deferred request as the API shows it."""
+    return {
+        "Number": entry.id,
+        "ResponseId": entry.response_id,
+        "Operation": entry.operation,
+        "RequestId": entry.request_id,
+        "ClientAddress": entry.client_address,
+        "State": entry.state,
+        "CreatedAt": format_datetime(entry.created_at),
+        "DecidedAt": None if entry.decided_at is None else format_datetime(entry.decided_at),
+        "DecidedBy": entry.decided_by,
+        "Notification": entry.notification,
+    }

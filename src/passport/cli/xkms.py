@@ -9,12 +9,15 @@ import click
 
 from passport.cli.errors import CommandError
 from passport.cli.people import cli_actor, services
-from passport.config import load_settings
+from passport.config import Settings, load_settings
+from passport.services import Services
 from passport.storage.database import Database
 from passport.xkms.bindings import BindingStore, StoredBinding
-from passport.xkms.factory import passcode_service
+from passport.xkms.factory import passcode_service, xkms_service
 from passport.xkms.messages import format_datetime
 from passport.xkms.passcodes import UseKeyWith
+from passport.xkms.service import XkmsService
+from passport.xkms.service_keys import ServiceKeyError
 from passport.xkms.vault import VaultError
 
 _DURATION = re.compile(r"(\d+)\s*([smhdw]?)")
@@ -99,3 +102,59 @@ def keys_command(username: str | None) -> None:
 def _bindings(database: Database, user_id: int | None) -> list[StoredBinding]:
     with database.read(snapshot=True) as connection:
         return BindingStore().for_user(connection, user_id)
+
+
+@xkms_group.group("pending")
+def pending_group() -> None:
+    """XKMS requests waiting for an administrator (setting xkms_approval)."""
+
+
+@pending_group.command("list")
+@click.option("--all", "include_decided", is_flag=True, help="Show decided requests too.")
+def pending_list(include_decided: bool) -> None:
+    """List waiting requests: number, operation, request Id, client, time."""
+    settings = load_settings()
+    with services(settings) as found:
+        service = _xkms(settings, found)
+        entries = service.asynchronous.entries(include_decided=include_decided)
+    if not entries:
+        click.echo("no pending XKMS requests")
+        return
+    for entry in entries:
+        line = (
+            f"{entry.id}  {entry.operation}  {entry.request_id}  from {entry.client_address}  "
+            f"{format_datetime(entry.created_at)}  {entry.state}"
+        )
+        if entry.decided_by:
+            line += f" by {entry.decided_by}"
+        if entry.notification:
+            line += f"  notify {entry.notification}"
+        click.echo(line)
+
+
+@pending_group.command("approve")
+@click.argument("number", type=int)
+def pending_approve(number: int) -> None:
+    """Approve waiting request NUMBER: it is processed now; the client fetches the result."""
+    _decide(number, approve=True)
+
+
+@pending_group.command("reject")
+@click.argument("number", type=int)
+def pending_reject(number: int) -> None:
+    """Reject waiting request NUMBER: the client gets Sender/Refused."""
+    _decide(number, approve=False)
+
+
+def _decide(number: int, *, approve: bool) -> None:
+    settings = load_settings()
+    with services(settings) as found:
+        entry = _xkms(settings, found).decide(number, approve=approve, actor=cli_actor())
+    click.echo(f"{entry.state} request {entry.id} ({entry.operation} {entry.request_id})")
+
+
+def _xkms(settings: Settings, found: Services) -> XkmsService:
+    try:
+        return xkms_service(settings, found.database, found.clock, found.audit)
+    except (VaultError, ServiceKeyError) as exc:
+        raise CommandError(str(exc)) from None

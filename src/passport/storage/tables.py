@@ -314,3 +314,27 @@ xkms_nonce = Table(
     Index("ix_xkms_nonce_expires_at", "expires_at"),
     **MYSQL_TABLE_OPTIONS,
 )
+
+# Asynchronous processing: requests waiting for an administrator's decision, and the result
+# once decided (unsigned; signed when handed out).
+xkms_pending = Table(
+    "xkms_pending",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("response_id", String(XKMS_ID_MAX), nullable=False),
+    Column("operation", String(32), nullable=False),
+    Column("request_id", String(255), nullable=False),
+    Column("request_xml", Text, nullable=False),
+    Column("service", String(255), nullable=False),
+    Column("client_address", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("result_xml", Text, nullable=True),
+    Column("notification_mechanism", String(255), nullable=True),
+    Column("notification_identifier", String(255), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("decided_at", DateTime, nullable=True),
+    Column("decided_by", String(160), nullable=True),
+    UniqueConstraint("response_id"),
+    Index("ix_xkms_pending_state", "state"),
+    **MYSQL_TABLE_OPTIONS,
+)

@@ -31,6 +31,7 @@ def policy_from_settings(settings: Settings) -> XkmsPolicy:
         keep_recovered=settings.xkms_keep_recovered,
         two_phase=frozenset(settings.xkms_two_phase),
         nonce_lifetime=timedelta(seconds=settings.xkms_nonce_seconds),
+        approval=frozenset(settings.xkms_approval),
     )
 
 

@@ -41,6 +41,8 @@ class XkmsPolicy:
     # Operations ("Register", ...) that need the two-phase protocol, and the nonce lifetime.
     two_phase: frozenset[str] = field(default_factory=frozenset)
     nonce_lifetime: timedelta = timedelta(minutes=5)
+    # Operations that wait for an administrator (asynchronous processing).
+    approval: frozenset[str] = field(default_factory=frozenset)
 
 
 def signature_policies(policy: XkmsPolicy) -> tuple[SignaturePolicy, SignaturePolicy]:

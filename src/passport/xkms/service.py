@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import structlog
 from lxml import etree
 
-from passport.identity.audit import AuditLog
+from passport.identity.audit import Actor, AuditLog
 from passport.identity.clock import Clock
 from passport.soap.service import SoapRequest, SoapResponse
 from passport.storage.database import Database
@@ -28,6 +28,7 @@ from passport.xkms.messages import (
     parse_request,
 )
 from passport.xkms.passcodes import PasscodeService
+from passport.xkms.pending import Asynchronous, PendingEntry
 from passport.xkms.policy import XkmsPolicy, signature_policies
 from passport.xkms.recover import Recover
 from passport.xkms.reissue import Reissue
@@ -37,8 +38,7 @@ from passport.xkms.xmldsig import SignatureError, sign_enveloped, verify_key_sig
 
 log = structlog.get_logger("passport.xkms")
 
-# Every request the Recommendation defines; those Passport does not process yet are
-# answered with Sender/MessageNotSupported in their own result form.
+# Every request the Recommendation defines, and the result that answers it.
 REQUESTS = {
     "LocateRequest": "LocateResult",
     "ValidateRequest": "ValidateResult",
@@ -118,6 +118,9 @@ class XkmsService:
         self.two_phase = TwoPhase(
             self.database, self.clock, self.policy.two_phase, self.policy.nonce_lifetime
         )
+        self.asynchronous = Asynchronous(
+            self.database, self.clock, self.audit, self.policy.approval
+        )
 
     def wsdl(self, endpoint_url: str, query: str) -> tuple[bytes, str] | None:
         """The WSDL and its schemas, addressed to this endpoint."""
@@ -130,8 +133,18 @@ class XkmsService:
         sign_enveloped(result, self.service_key.private_key, list(self.service_key.certificates))
         return SoapResponse(result)
 
-    def result_for(self, kind: str, element: Element, endpoint_url: str, client: str) -> Element:
-        """The unsigned result of one request; an XkmsError becomes its result codes."""
+    def result_for(
+        self,
+        kind: str,
+        element: Element,
+        endpoint_url: str,
+        client: str,
+        *,
+        approved: bool = False,
+    ) -> Element:
+        """The unsigned result of one request; an XkmsError becomes its result codes.
+
+        `approved`: an administrator approved this deferred request; process it now."""
         result_name = REQUESTS[kind]
         try:
             request = parse_request(element)
@@ -145,6 +158,8 @@ class XkmsService:
                 represent = self.two_phase.phase_one(request, result_name, endpoint_url)
             if represent is not None:
                 result = represent
+            elif not approved and self.asynchronous.required(request):
+                result = self.asynchronous.defer(request, result_name, endpoint_url, client)
             else:
                 result = self._dispatch(request, endpoint_url, client)
         except XkmsError as error:
@@ -162,11 +177,21 @@ class XkmsService:
             "ReissueRequest": self.reissue.reissue,
             "RecoverRequest": self.recover.recover,
             "CompoundRequest": self._compound,
+            "PendingRequest": lambda r, s, _c: self.asynchronous.pending_result(r, s),
+            "StatusRequest": lambda r, s, _c: self.asynchronous.status(r, s),
         }
         handler = handlers.get(request.kind)
         if handler is None:
             raise MessageNotSupported(f"{request.kind} is not supported")
         return handler(request, service, client)
+
+    def decide(self, entry_id: int, *, approve: bool, actor: Actor) -> PendingEntry:
+        """Approve (process now) or reject a request waiting for an administrator."""
+
+        def process(kind: str, element: Element, service: str, client: str) -> Element:
+            return self.result_for(kind, element, service, client, approved=True)
+
+        return self.asynchronous.decide(entry_id, approve=approve, actor=actor, process=process)
 
     def _compound(self, request: Request, service: str, client: str) -> Element:
         """One result per inner request, each processed on its own: one failing inner
