@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+
 from envelope_shape import client_exception
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -6,8 +6,8 @@ import json
 
 import httpx
 import pytest
-from envelope_shape import client_exception
 
+from envelope_shape import client_exception
 from passport.identity.applications import ApplicationService
 
 

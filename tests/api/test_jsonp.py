@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from envelope_shape import assert_envelope, client_exception
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -11,10 +11,10 @@ from urllib.parse import quote, quote_from_bytes, urlencode
 
 import httpx
 import pytest
-from envelope_shape import assert_envelope
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from envelope_shape import assert_envelope
 from passport.app import create_app
 from passport.config import Settings
 from passport.services import Services

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from envelope_shape import client_exception
 
+from envelope_shape import client_exception
 from passport.app import create_app
 from passport.config import Settings
 from passport.services import Services

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from envelope_shape import assert_envelope, client_exception
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

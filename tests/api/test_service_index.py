@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from envelope_shape import assert_envelope
 
+from envelope_shape import assert_envelope
 from passport import __version__
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
