@@ -213,7 +213,6 @@ def _sign(
     digest: Transform,
     *,
     enveloped: bool = False,
-    key_info: bool = False,
     first: bool = False,
 ) -> etree._Element:
     """A ds:Signature in `container` over `target` (by its Id), exclusive c14n."""
@@ -226,8 +225,6 @@ def _sign(
     if enveloped:
         xmlsec.template.add_transform(reference, _c.TransformEnveloped)
     xmlsec.template.add_transform(reference, _c.TransformExclC14N)
-    if key_info:
-        xmlsec.template.add_key_value(xmlsec.template.ensure_key_info(signature))
     xmlsec.tree.add_ids(target.getroottree().getroot(), ["Id"])
     context = xmlsec.SignatureContext()
     context.key = key
@@ -270,16 +267,10 @@ def prove_possession(
 def sign_request(request: etree._Element, private_key: rsa.RSAPrivateKey) -> None:
     """An enveloped RSA-SHA256 signature over the whole request, as its first child, with
     the signer's key in KeyInfo. Call it last: it covers everything."""
-    _sign(
-        request,
-        request,
-        _xmlsec_key(private_key),
-        RSA_SHA256,
-        SHA256,
-        enveloped=True,
-        key_info=True,
-        first=True,
+    signature = _sign(
+        request, request, _xmlsec_key(private_key), RSA_SHA256, SHA256, enveloped=True, first=True
     )
+    etree.SubElement(signature, ds("KeyInfo")).append(key_value(private_key.public_key()))
 
 
 def register_request(

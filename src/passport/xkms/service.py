@@ -52,6 +52,14 @@ REQUESTS = {
 }
 
 
+# Every Register, Revoke, Reissue and Recover is audited, refused ones too.
+AUDITED_ACTIONS = {
+    "RegisterRequest": "xkms.register",
+    "RevokeRequest": "xkms.revoke",
+    "ReissueRequest": "xkms.reissue",
+    "RecoverRequest": "xkms.recover",
+}
+
 # The requests a CompoundRequest may hold (no Compound, Pending or Status inside).
 COMPOUND_MEMBERS = frozenset(
     {
@@ -149,10 +157,10 @@ class XkmsService:
         try:
             request = parse_request(element)
         except XkmsError as error:
+            self._audit_refusal(kind, client, error)
             return _error_result(kind, element, endpoint_url, result_name, error)
         try:
-            self._check_service(request, endpoint_url)
-            self._check_request_signature(request)
+            self._admit(request, endpoint_url, client)
             represent = None
             if self.two_phase.required(request):
                 represent = self.two_phase.phase_one(request, result_name, endpoint_url)
@@ -210,6 +218,21 @@ class XkmsService:
             kind = etree.QName(element).localname
             result.append(self.result_for(kind, element, service, client))
         return result
+
+    def _admit(self, request: Request, endpoint_url: str, client: str) -> None:
+        """The checks before any operation: the Service address and the request signature."""
+        try:
+            self._check_service(request, endpoint_url)
+            self._check_request_signature(request)
+        except XkmsError as error:
+            self._audit_refusal(request.kind, client, error)
+            raise
+
+    def _audit_refusal(self, kind: str, client: str, error: XkmsError) -> None:
+        """A key registration request refused before its operation ran is audited too."""
+        action = AUDITED_ACTIONS.get(kind)
+        if action is not None:
+            self.krss.audit_refusal(client, action, "key:unknown", error)
 
     def _check_service(self, request: Request, endpoint_url: str) -> None:
         if request.service != endpoint_url and request.service not in self.policy.accepted_services:
