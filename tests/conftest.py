@@ -28,6 +28,7 @@ from passport.storage.database import Database
 from passport.storage.engine import normalise_url
 from passport.storage.migrate import upgrade
 from passport.storage.tables import metadata
+from passport.xkms.ca import create_ca
 from passport.xkms.service_keys import create_service_key, data_key_path
 from passport.xkms.vault import create_data_key
 
@@ -190,6 +191,7 @@ def xkms_key_material(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("xkms-keys")
     create_data_key(data_key_path(home))
     create_service_key(home)
+    create_ca(home)
     return home / "xkms"
 
 

@@ -21,6 +21,7 @@ from passport.identity.applications import PASSPORT_APPLICATION, ApplicationServ
 from passport.storage.database import Database
 from passport.storage.migrate import current_revision, head_revision, upgrade
 from passport.tls import load_private_key, write_private_key, write_self_signed_certificate
+from passport.xkms.ca import ca_paths, create_ca
 from passport.xkms.service_keys import create_service_key, data_key_path, service_key_paths
 from passport.xkms.vault import create_data_key
 
@@ -158,6 +159,14 @@ def _make_xkms_keys(settings: Settings, report: Report) -> None:
         item=f"XKMS service signing key {key_path} (mode 0600) and certificate {cert_path}"
         if made
         else f"XKMS service signing key {key_path}",
+    )
+    ca_key, ca_cert = ca_paths(settings.home)
+    made = create_ca(settings.home)
+    report.add(
+        made=made,
+        item=f"Passport CA key {ca_key} (mode 0600) and certificate {ca_cert}"
+        if made
+        else f"Passport CA {ca_cert}",
     )
 
 

@@ -338,3 +338,23 @@ xkms_pending = Table(
     Index("ix_xkms_pending_state", "state"),
     **MYSQL_TABLE_OPTIONS,
 )
+
+# Certificates Passport's CA issued for key bindings; the CRL lists those of revoked ones.
+xkms_certificate = Table(
+    "xkms_certificate",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("serial", String(64), nullable=False),
+    Column(
+        "binding_id",
+        Integer,
+        ForeignKey("xkms_key_binding.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("issued_at", DateTime, nullable=False),
+    Column("not_after", DateTime, nullable=False),
+    Column("certificate", Text, nullable=False),
+    UniqueConstraint("serial"),
+    Index("ix_xkms_certificate_binding_id", "binding_id"),
+    **MYSQL_TABLE_OPTIONS,
+)

@@ -8,6 +8,7 @@ from passport.config import Settings
 from passport.identity.audit import AuditLog
 from passport.identity.clock import Clock
 from passport.storage.database import Database
+from passport.xkms.ca import CertificateAuthority
 from passport.xkms.passcodes import PasscodeService
 from passport.xkms.policy import XkmsPolicy
 from passport.xkms.service import XkmsService
@@ -55,4 +56,5 @@ def xkms_service(
         passcodes=passcode_service(settings, database, clock, audit),
         service_key=load_service_key(settings.home),
         policy=policy_from_settings(settings),
+        ca=CertificateAuthority.load(settings.home),
     )

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from passport.identity.clock import Clock
 from passport.storage.database import Database
 from passport.xkms import names
 from passport.xkms.bindings import BindingStore, Query, StoredBinding
+from passport.xkms.certificates import WANTS_CERTIFICATE, Certificates
 from passport.xkms.errors import Failure
-from passport.xkms.keys import KeyInfoError, key_fingerprint, public_key_from_key_info
+from passport.xkms.keys import (
+    KeyInfoError,
+    certificates_from_key_info,
+    key_fingerprint,
+    public_key_from_key_info,
+)
 from passport.xkms.messages import (
     Element,
     KeyBindingSpec,
@@ -53,6 +61,24 @@ class Kiss:
     database: Database
     clock: Clock
     store: BindingStore
+    certificates: Certificates | None = None
+
+    def _x509(
+        self, request: Request, found: list[StoredBinding]
+    ) -> Callable[[StoredBinding], Element | None]:
+        """Each binding's ds:X509Data as RespondWith asks (certificate, chain, CRL)."""
+        certificates = self.certificates
+        if certificates is None:
+            return lambda _binding: None
+        latest = {}
+        if request.respond_with & WANTS_CERTIFICATE:
+            latest = certificates.latest([b.id for b in found])
+        crl = None
+        if names.RESPOND_X509_CRL in request.respond_with:
+            crl = certificates.crl(self.clock.now())
+        return lambda binding: certificates.x509_data(
+            request.respond_with, latest.get(binding.id), crl
+        )
 
     def _matches(self, request: Request, *, include_revoked: bool) -> list[StoredBinding]:
         element = child(request.element, "QueryKeyBinding")
@@ -66,10 +92,13 @@ class Kiss:
         """LocateResult: the matching live bindings as UnverifiedKeyBinding."""
         found = [b for b in self._matches(request, include_revoked=False) if not b.owner_gone]
         result, shown = _limited(request, service, "LocateResult", found)
+        x509_data = self._x509(request, shown)
         append_all(
             result,
             (
-                key_binding_element(b, request.respond_with, tag="UnverifiedKeyBinding")
+                key_binding_element(
+                    b, request.respond_with, tag="UnverifiedKeyBinding", x509_data=x509_data(b)
+                )
                 for b in shown
             ),
         )
@@ -79,19 +108,39 @@ class Kiss:
         """ValidateResult: every matching binding as KeyBinding with its Status."""
         element = child(request.element, "QueryKeyBinding")
         instant = self.clock.now()
+        trusted = True
         if element is not None:
             spec = parse_key_binding(element)
             instant = spec.time_instant or instant
+            trusted = self._issuer_trusted(spec, instant)
         found = self._matches(request, include_revoked=True)
         result, shown = _limited(request, service, "ValidateResult", found)
+        x509_data = self._x509(request, shown)
         append_all(
             result,
             (
-                key_binding_element(b, request.respond_with, status=status_of(b, instant))
+                key_binding_element(
+                    b,
+                    request.respond_with,
+                    status=status_of(b, instant, issuer_trusted=trusted),
+                    x509_data=x509_data(b),
+                )
                 for b in shown
             ),
         )
         return result
+
+    def _issuer_trusted(self, spec: KeyBindingSpec, instant: datetime) -> bool:
+        """A certificate chain given in the query must come from Passport's CA."""
+        if spec.key_info is None or self.certificates is None:
+            return True
+        try:
+            chain = certificates_from_key_info(spec.key_info)
+        except KeyInfoError:
+            return False
+        if not chain:
+            return True
+        return self.certificates.ca.chain_problem(chain, instant) is None
 
 
 def _limited(

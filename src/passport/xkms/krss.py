@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import Connection, select
@@ -15,6 +16,7 @@ from passport.storage.database import Database
 from passport.storage.tables import user_account
 from passport.xkms import names
 from passport.xkms.bindings import BindingStore, NewBinding, Query, StoredBinding
+from passport.xkms.certificates import WANTS_CERTIFICATE, Certificates
 from passport.xkms.errors import (
     Failure,
     NoAuthentication,
@@ -77,6 +79,7 @@ class Krss:
     policy: XkmsPolicy
     hmac_policy: SignaturePolicy
     key_policy: SignaturePolicy
+    certificates: Certificates | None = None
 
     # Register -------------------------------------------------------------------------
 
@@ -106,7 +109,9 @@ class Krss:
             escrow = None
             if private_key is not None:
                 escrow = seal_private_key(self.passcodes.vault, private_key)
-            binding = self._store_registration(spec, public_key, passcode, escrow)
+            binding, certificate = self._store_registration(
+                spec, public_key, passcode, escrow, self.wants_certificate(request)
+            )
         except XkmsError as error:
             self.audit_refusal(client_address, "xkms.register", target, error)
             raise
@@ -123,7 +128,12 @@ class Krss:
         if private_key is not None:
             respond_with = respond_with | {names.RESPOND_KEY_VALUE}
         result.append(
-            key_binding_element(binding, respond_with, status=status_of(binding, self.clock.now()))
+            key_binding_element(
+                binding,
+                respond_with,
+                status=status_of(binding, self.clock.now()),
+                x509_data=self.x509_data(request, certificate),
+            )
         )
         if private_key is not None:
             result.append(
@@ -189,6 +199,19 @@ class Krss:
         if extra:
             raise Refused("passcode does not allow UseKeyWith " + "; ".join(str(p) for p in extra))
 
+    def wants_certificate(self, request: Request) -> bool:
+        """Whether the request asked for an X.509 certificate (and Passport has a CA)."""
+        return self.certificates is not None and bool(request.respond_with & WANTS_CERTIFICATE)
+
+    def x509_data(self, request: Request, certificate: x509.Certificate | None) -> Element | None:
+        """The ds:X509Data a result's KeyBinding carries, as RespondWith asked."""
+        if self.certificates is None:
+            return None
+        crl = None
+        if names.RESPOND_X509_CRL in request.respond_with:
+            crl = self.certificates.crl(self.clock.now())
+        return self.certificates.x509_data(request.respond_with, certificate, crl)
+
     def check_key_size(self, public_key: PublicKey) -> None:
         """Refused when an RSA key is smaller than the policy's minimum."""
         bits = rsa_key_bits(public_key)
@@ -217,8 +240,9 @@ class Krss:
         spec: KeyBindingSpec,
         public_key: PublicKey,
         passcode: Passcode,
-        escrow: str | None = None,
-    ) -> StoredBinding:
+        escrow: str | None,
+        issue_certificate: bool,
+    ) -> tuple[StoredBinding, x509.Certificate | None]:
         now = self.clock.now()
         not_before = max(spec.not_before or now, now - self.policy.clock_skew)
         not_after = spec.not_on_or_after or now + self.policy.default_validity
@@ -249,9 +273,12 @@ class Krss:
                 raise NoAuthentication("passcode used up")
             self.store.insert(connection, new, now)
             stored = self.store.by_binding_id(connection, new.binding_id)
-        if stored is None:
-            raise Failure("the new binding could not be read back")
-        return stored
+            if stored is None:
+                raise Failure("the new binding could not be read back")
+            certificate = None
+            if issue_certificate and self.certificates is not None:
+                certificate = self.certificates.issue(connection, stored, public_key, now)
+        return stored, certificate
 
     # Revoke ---------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cryptography import x509
+
 from passport.identity.audit import Actor
 from passport.xkms.bindings import Query, StoredBinding
 from passport.xkms.errors import Failure, NoAuthentication, NoMatch, Refused, XkmsError
@@ -39,7 +41,9 @@ class Reissue:
             passcode = self._authenticate(request, spec, binding)
             self.krss.check_key_size(public_key)
             self.krss.check_proof_of_possession(request, spec, public_key)
-            renewed = self._renew(spec, binding, passcode)
+            renewed, certificate = self._renew(
+                spec, binding, passcode, public_key, self.krss.wants_certificate(request)
+            )
         except XkmsError as error:
             self.krss.audit_refusal(client_address, "xkms.reissue", target, error)
             raise
@@ -54,7 +58,10 @@ class Reissue:
         result = new_result(request, "ReissueResult", service)
         result.append(
             key_binding_element(
-                renewed, request.respond_with, status=status_of(renewed, self.krss.clock.now())
+                renewed,
+                request.respond_with,
+                status=status_of(renewed, self.krss.clock.now()),
+                x509_data=self.krss.x509_data(request, certificate),
             )
         )
         return result
@@ -104,8 +111,13 @@ class Reissue:
         return passcode
 
     def _renew(
-        self, spec: KeyBindingSpec, binding: StoredBinding, passcode: Passcode
-    ) -> StoredBinding:
+        self,
+        spec: KeyBindingSpec,
+        binding: StoredBinding,
+        passcode: Passcode,
+        public_key: PublicKey,
+        issue_certificate: bool,
+    ) -> tuple[StoredBinding, x509.Certificate | None]:
         policy = self.krss.policy
         now = self.krss.clock.now()
         not_before = max(spec.not_before or now, now - policy.clock_skew)
@@ -118,6 +130,9 @@ class Reissue:
             if not self.krss.store.renew(connection, binding.id, not_before, not_after):
                 raise Refused("the key binding was revoked meanwhile")
             renewed = self.krss.store.by_binding_id(connection, binding.binding_id)
-        if renewed is None:
-            raise Failure("the renewed binding could not be read back")
-        return renewed
+            if renewed is None:
+                raise Failure("the renewed binding could not be read back")
+            certificate = None
+            if issue_certificate and self.krss.certificates is not None:
+                certificate = self.krss.certificates.issue(connection, renewed, public_key, now)
+        return renewed, certificate

@@ -33,10 +33,13 @@ ALL_REASONS = (
 )
 
 
-def status_of(binding: StoredBinding, instant: datetime) -> Status:
-    """Valid, or Invalid naming RevocationStatus (revoked, or owner locked or deleted) and/or
-    ValidityInterval (outside the interval at `instant`)."""
+def status_of(binding: StoredBinding, instant: datetime, *, issuer_trusted: bool = True) -> Status:
+    """Valid, or Invalid naming RevocationStatus (revoked, or owner locked or deleted),
+    ValidityInterval (outside the interval at `instant`) and/or IssuerTrust (a certificate
+    given with the query that Passport's CA did not issue)."""
     failed = []
+    if not issuer_trusted:
+        failed.append(names.ISSUER_TRUST)
     revoked = binding.revoked_at is not None and binding.revoked_at <= instant
     if revoked or binding.owner_gone:
         failed.append(names.REVOCATION_STATUS)
@@ -52,12 +55,17 @@ def key_binding_element(
     *,
     tag: str = "KeyBinding",
     status: Status | None = None,
+    x509_data: Element | None = None,
 ) -> Element:
     """The binding as `tag` (UnverifiedKeyBinding, KeyBinding), in schema order, with the
     KeyInfo parts that RespondWith asked for."""
     element = etree.Element(q(tag))
     element.set("Id", binding.binding_id)
     key_info = key_info_element(binding, respond_with)
+    if x509_data is not None:
+        if key_info is None:
+            key_info = etree.Element(ds("KeyInfo"))
+        key_info.append(x509_data)
     if key_info is not None:
         element.append(key_info)
     for usage in binding.key_usages:

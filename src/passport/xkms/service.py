@@ -14,6 +14,8 @@ from passport.soap.service import SoapRequest, SoapResponse
 from passport.storage.database import Database
 from passport.xkms import names
 from passport.xkms.bindings import BindingStore
+from passport.xkms.ca import CertificateAuthority
+from passport.xkms.certificates import Certificates
 from passport.xkms.documents import document
 from passport.xkms.errors import Failure, MessageNotSupported, NoAuthentication, XkmsError
 from passport.xkms.keys import KeyInfoError, key_fingerprint, public_key_from_key_info
@@ -100,6 +102,7 @@ class XkmsService:
     passcodes: PasscodeService
     service_key: ServiceKey
     policy: XkmsPolicy
+    ca: CertificateAuthority | None = None
 
     namespace: str = names.XKMS
     elements: frozenset[str] = frozenset(REQUESTS)
@@ -110,7 +113,8 @@ class XkmsService:
         store = BindingStore()
         hmac_policy, key_policy = signature_policies(self.policy)
         self.key_policy = key_policy
-        self.kiss = Kiss(self.database, self.clock, store)
+        certificates = None if self.ca is None else Certificates(self.database, self.ca)
+        self.kiss = Kiss(self.database, self.clock, store, certificates)
         self.krss = Krss(
             database=self.database,
             clock=self.clock,
@@ -120,6 +124,7 @@ class XkmsService:
             policy=self.policy,
             hmac_policy=hmac_policy,
             key_policy=key_policy,
+            certificates=certificates,
         )
         self.reissue = Reissue(self.krss)
         self.recover = Recover(self.krss)
