@@ -155,6 +155,7 @@ def run_wrk(target: WrkTarget, seconds: float, options: argparse.Namespace) -> S
         f"-t{options.threads}",
         f"-c{options.connections}",
         f"-d{max(1, round(seconds))}s",
+        f"--timeout={options.timeout:g}s",
         "--latency",
         "-s",
         str(REQUESTS_LUA),
@@ -438,6 +439,12 @@ def arguments(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--connections", type=int, default=32, help="wrk -c")
     parser.add_argument("--threads", type=int, default=2, help="wrk -t")
     parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10,
+        help="wrk --timeout: an answer later than this counts as an error",
+    )
+    parser.add_argument(
         "--max-wait",
         type=float,
         default=120,
@@ -520,7 +527,7 @@ def save(name: str, document: dict[str, Any], table: str, options: argparse.Name
         **document,
         "options": {
             key: getattr(options, key)
-            for key in ("duration", "rounds", "warmup", "connections", "threads")
+            for key in ("duration", "rounds", "warmup", "connections", "threads", "timeout")
         },
         "figures": [asdict(f) for f in document["figures"]],
     }
