@@ -10,6 +10,7 @@ from passport.cli.check import check_command
 from passport.cli.db import db_group
 from passport.cli.errors import PassportGroup
 from passport.cli.init import init_command
+from passport.cli.keys import keys_group
 from passport.cli.people import (
     audit_command,
     grant_command,
@@ -42,3 +43,4 @@ main.add_command(grant_command)
 main.add_command(revoke_command)
 main.add_command(audit_command)
 main.add_command(xkms_group)
+main.add_command(keys_group)

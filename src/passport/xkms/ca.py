@@ -165,8 +165,12 @@ class CertificateAuthority:
 
     @classmethod
     def load(cls, home: Path) -> CertificateAuthority:
-        """The CA from the home; ServiceKeyError when missing or malformed."""
-        key_path, cert_path = ca_paths(home)
+        """The current CA from the home; ServiceKeyError when missing or malformed."""
+        return cls.from_files(*ca_paths(home))
+
+    @classmethod
+    def from_files(cls, key_path: Path, cert_path: Path) -> CertificateAuthority:
+        """A CA from its key and certificate files; ServiceKeyError when unreadable."""
         try:
             key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
             certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())

@@ -30,6 +30,19 @@ class Certificates:
 
     database: Database
     ca: CertificateAuthority
+    previous: tuple[CertificateAuthority, ...] = ()
+
+    @property
+    def trusted(self) -> tuple[CertificateAuthority, ...]:
+        """The current CA first, then those rotated out but not retired."""
+        return (self.ca, *self.previous)
+
+    def chain_problem(self, chain: Sequence[x509.Certificate], at: datetime) -> str | None:
+        """None when a trusted CA issued the chain's first certificate, valid at `at`."""
+        problems = [ca.chain_problem(chain, at) for ca in self.trusted]
+        if None in problems:
+            return None
+        return problems[0]
 
     def issue(
         self, connection: Connection, binding: StoredBinding, public_key: PublicKey, now: datetime
@@ -70,22 +83,39 @@ class Certificates:
                 found[row.binding_id] = x509.load_pem_x509_certificate(row.certificate.encode())
         return found
 
-    def crl(self, now: datetime) -> x509.CertificateRevocationList:
-        """The CA's current CRL: certificates of revoked bindings."""
+    def crls(self, now: datetime) -> list[x509.CertificateRevocationList]:
+        """One current CRL per trusted CA, each listing the certificates it issued to
+        bindings that are now revoked."""
         with self.database.read() as connection:
             rows = connection.execute(
-                select(xkms_certificate.c.serial, xkms_key_binding.c.revoked_at)
+                select(xkms_certificate.c.certificate, xkms_key_binding.c.revoked_at)
                 .join(xkms_key_binding, xkms_key_binding.c.id == xkms_certificate.c.binding_id)
                 .where(xkms_key_binding.c.revoked_at.is_not(None))
                 .order_by(xkms_certificate.c.id)
             ).all()
-        return self.ca.crl(((int(r.serial, 16), r.revoked_at) for r in rows), now)
+        revoked = [
+            (x509.load_pem_x509_certificate(r.certificate.encode()), r.revoked_at) for r in rows
+        ]
+        return [
+            ca.crl(
+                (
+                    (certificate.serial_number, when)
+                    for certificate, when in revoked
+                    if ca.chain_problem(
+                        [certificate], certificate.not_valid_before_utc.replace(tzinfo=None)
+                    )
+                    is None
+                ),
+                now,
+            )
+            for ca in self.trusted
+        ]
 
     def x509_data(
         self,
         respond_with: frozenset[str],
         certificate: x509.Certificate | None,
-        crl: x509.CertificateRevocationList | None,
+        crls: Sequence[x509.CertificateRevocationList],
     ) -> Element | None:
         """ds:X509Data with what RespondWith asked: the certificate, the chain, the CRL."""
         parts: list[tuple[str, bytes]] = []
@@ -93,8 +123,7 @@ class Certificates:
             parts.append(("X509Certificate", certificate.public_bytes(Encoding.DER)))
             if names.RESPOND_X509_CHAIN in respond_with:
                 parts.append(("X509Certificate", self.ca.certificate.public_bytes(Encoding.DER)))
-        if crl is not None:
-            parts.append(("X509CRL", crl.public_bytes(Encoding.DER)))
+        parts.extend(("X509CRL", crl.public_bytes(Encoding.DER)) for crl in crls)
         if not parts:
             return None
         data = etree.Element(ds("X509Data"))

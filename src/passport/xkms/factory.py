@@ -9,6 +9,7 @@ from passport.identity.audit import AuditLog
 from passport.identity.clock import Clock
 from passport.storage.database import Database
 from passport.xkms.ca import CertificateAuthority
+from passport.xkms.keyring import previous_cas, published_certificates
 from passport.xkms.passcodes import PasscodeService
 from passport.xkms.policy import XkmsPolicy
 from passport.xkms.service import XkmsService
@@ -57,4 +58,6 @@ def xkms_service(
         service_key=load_service_key(settings.home),
         policy=policy_from_settings(settings),
         ca=CertificateAuthority.load(settings.home),
+        previous_cas=tuple(previous_cas(settings.home)),
+        certificate_bundle=published_certificates(settings.home),
     )

@@ -73,11 +73,11 @@ class Kiss:
         latest = {}
         if request.respond_with & WANTS_CERTIFICATE:
             latest = certificates.latest([b.id for b in found])
-        crl = None
+        crls = []
         if names.RESPOND_X509_CRL in request.respond_with:
-            crl = certificates.crl(self.clock.now())
+            crls = certificates.crls(self.clock.now())
         return lambda binding: certificates.x509_data(
-            request.respond_with, latest.get(binding.id), crl
+            request.respond_with, latest.get(binding.id), crls
         )
 
     def _matches(self, request: Request, *, include_revoked: bool) -> list[StoredBinding]:
@@ -140,7 +140,7 @@ class Kiss:
             return False
         if not chain:
             return True
-        return self.certificates.ca.chain_problem(chain, instant) is None
+        return self.certificates.chain_problem(chain, instant) is None
 
 
 def _limited(

@@ -207,10 +207,10 @@ class Krss:
         """The ds:X509Data a result's KeyBinding carries, as RespondWith asked."""
         if self.certificates is None:
             return None
-        crl = None
+        crls = []
         if names.RESPOND_X509_CRL in request.respond_with:
-            crl = self.certificates.crl(self.clock.now())
-        return self.certificates.x509_data(request.respond_with, certificate, crl)
+            crls = self.certificates.crls(self.clock.now())
+        return self.certificates.x509_data(request.respond_with, certificate, crls)
 
     def check_key_size(self, public_key: PublicKey) -> None:
         """Refused when an RSA key is smaller than the policy's minimum."""

@@ -103,6 +103,9 @@ class XkmsService:
     service_key: ServiceKey
     policy: XkmsPolicy
     ca: CertificateAuthority | None = None
+    previous_cas: tuple[CertificateAuthority, ...] = ()
+    # Current and previous service and CA certificates, served at `?certificates`.
+    certificate_bundle: bytes = b""
 
     namespace: str = names.XKMS
     elements: frozenset[str] = frozenset(REQUESTS)
@@ -113,7 +116,9 @@ class XkmsService:
         store = BindingStore()
         hmac_policy, key_policy = signature_policies(self.policy)
         self.key_policy = key_policy
-        certificates = None if self.ca is None else Certificates(self.database, self.ca)
+        certificates = None
+        if self.ca is not None:
+            certificates = Certificates(self.database, self.ca, self.previous_cas)
         self.kiss = Kiss(self.database, self.clock, store, certificates)
         self.krss = Krss(
             database=self.database,
@@ -136,7 +141,10 @@ class XkmsService:
         )
 
     def wsdl(self, endpoint_url: str, query: str) -> tuple[bytes, str] | None:
-        """The WSDL and its schemas, addressed to this endpoint."""
+        """The WSDL and its schemas, addressed to this endpoint; `?certificates`: the
+        certificates that sign results and issue binding certificates (PEM)."""
+        if query == "certificates" and self.certificate_bundle:
+            return self.certificate_bundle, "application/pem-certificate-chain"
         return document(endpoint_url, query)
 
     def handle(self, request: SoapRequest) -> SoapResponse:
