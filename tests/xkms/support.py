@@ -521,3 +521,26 @@ class XkmsHttp:
         """POST the request and check its result."""
         response = await self.post(request, version)
         return check_result(serialize(request), response, version, self.service_certificate)
+
+
+def post_sync(
+    client: httpx.Client, request: etree._Element | bytes, version: str = "1.1", path: str = "/xkms"
+) -> httpx.Response:
+    """POST a request in an envelope of `version` with a blocking client."""
+    return client.post(
+        path,
+        content=soap_envelope(version, serialize(request)),
+        headers={"content-type": CONTENT_TYPES[version]},
+    )
+
+
+def send_sync(
+    client: httpx.Client,
+    request: etree._Element | bytes,
+    service_certificate: bytes,
+    version: str = "1.1",
+    path: str = "/xkms",
+) -> Result:
+    """POST a request with a blocking client and check its result."""
+    response = post_sync(client, request, version, path)
+    return check_result(serialize(request), response, version, service_certificate)
