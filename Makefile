@@ -21,7 +21,11 @@ check: $(VENV)/.installed-test
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/check
 
 bench: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -r bench/requirements.txt
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.accounts
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.xkms
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.soap_peers
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
