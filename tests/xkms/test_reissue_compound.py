@@ -133,7 +133,28 @@ def test_reissue_of_an_unknown_key_is_no_match(xkms: XkmsService, services: Serv
 
     result = answer(xkms, sample("reissueRequest.xml"))
 
-    assert result.get("ResultMinor") == names.NO_MATCH
+    assert (result.get("ResultMajor"), result.get("ResultMinor")) == (
+        names.RECEIVER,
+        names.NO_MATCH,
+    )
+
+
+def test_a_response_limit_of_zero_returns_no_binding_with_receiver_too_many_responses(
+    xkms: XkmsService, services: Services
+) -> None:
+    register_alice(xkms, services, uses=1)
+    request = f"""<LocateRequest xmlns="{names.XKMS}" Id="z1" Service="{ENDPOINT}"
+        ResponseLimit="0"><QueryKeyBinding>
+        <UseKeyWith Application="urn:ietf:rfc:2633" Identifier="alice@example.com"/>
+        </QueryKeyBinding></LocateRequest>"""
+
+    result = answer(xkms, etree.fromstring(request.encode()))
+
+    assert (result.get("ResultMajor"), result.get("ResultMinor")) == (
+        names.RECEIVER,
+        names.TOO_MANY_RESPONSES,
+    )
+    assert result.find(names.q("UnverifiedKeyBinding")) is None
 
 
 COMPOUND = f"""<CompoundRequest xmlns="{names.XKMS}" Id="c1" Service="{ENDPOINT}">
@@ -209,3 +230,24 @@ def test_request_signature_value_is_returned_when_asked(xkms: XkmsService) -> No
         list(result).index(value)
         == list(result).index(result.find(names.q("OpaqueClientData"))) + 1
     )
+
+
+def test_respond_with_data_passport_cannot_give_makes_the_result_incomplete(
+    xkms: XkmsService, services: Services
+) -> None:
+    register_alice(xkms, services, uses=1)
+    request = f"""<LocateRequest xmlns="{names.XKMS}" Id="i1" Service="{ENDPOINT}">
+        <RespondWith>{names.XKMS}PGP</RespondWith><QueryKeyBinding>
+        <UseKeyWith Application="urn:ietf:rfc:2633" Identifier="alice@example.com"/>
+        </QueryKeyBinding></LocateRequest>"""
+    plain = request.replace(f"<RespondWith>{names.XKMS}PGP</RespondWith>", "")
+
+    asked = answer(xkms, etree.fromstring(request.encode()))
+    not_asked = answer(xkms, etree.fromstring(plain.encode()))
+
+    assert (asked.get("ResultMajor"), asked.get("ResultMinor")) == (
+        names.SUCCESS,
+        names.INCOMPLETE,
+    )
+    assert not_asked.get("ResultMinor") is None
+    assert len(asked.findall(names.q("UnverifiedKeyBinding"))) == 1

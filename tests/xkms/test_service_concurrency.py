@@ -61,7 +61,7 @@ async def test_two_parallel_revokes_of_one_binding_revoke_it_once(
     results = await asyncio.gather(*(xkms.http.send(request) for request in revokes))
 
     assert sorted(result.codes for result in results) == [
-        ("Sender", "NoMatch"),
+        ("Receiver", "NoMatch"),
         ("Success", None),
     ]
     events = xkms.audit("xkms.revoke")

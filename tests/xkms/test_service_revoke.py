@@ -110,7 +110,7 @@ async def test_revoking_twice_finds_no_live_binding_the_second_time(
         revoke_request(xkms.service_url, key.public_key(), revocation_code=CODE)
     )
 
-    assert again.codes == ("Sender", "NoMatch")
+    assert again.codes == ("Receiver", "NoMatch")
     (accepted, refused) = xkms.audit("xkms.revoke")
     assert accepted.success is True
     assert (refused.success, refused.detail) == (

@@ -44,8 +44,10 @@ class MessageNotSupported(XkmsError):
 
 
 class NoMatch(XkmsError):
-    """No key binding matches."""
+    """No key binding matches what a Revoke, Reissue or Recover names (Locate and Validate
+    answer Success/NoMatch instead)."""
 
+    major = names.RECEIVER
     minor = names.NO_MATCH
 
 

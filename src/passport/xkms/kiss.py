@@ -150,8 +150,10 @@ def _limited(
         return new_result(request, name, service, names.SUCCESS, names.NO_MATCH), []
     limit = request.response_limit
     if limit is not None and len(found) > limit:
+        # Some of the matches: Success; none at all (ResponseLimit 0): Receiver.
+        major = names.SUCCESS if limit > 0 else names.RECEIVER
         return (
-            new_result(request, name, service, names.SUCCESS, names.TOO_MANY_RESPONSES),
+            new_result(request, name, service, major, names.TOO_MANY_RESPONSES),
             found[:limit],
         )
     return new_result(request, name, service), found

@@ -75,6 +75,26 @@ COMPOUND_MEMBERS = frozenset(
 )
 
 
+# RespondWith values Passport has no data for: a successful result says it is Incomplete.
+UNSUPPORTED_RESPOND_WITH = frozenset(
+    names.XKMS + value for value in ("RetrievalMethod", "PGP", "PGPWeb", "SPKI")
+)
+
+
+def mark_incomplete(result: Element, request: Request) -> None:
+    """Success/Incomplete when RespondWith asked for something Passport cannot give."""
+    if (
+        result.get("ResultMajor") == names.SUCCESS
+        and result.get("ResultMinor") is None
+        and request.respond_with & UNSUPPORTED_RESPOND_WITH
+    ):
+        result.set("ResultMinor", names.INCOMPLETE)
+        # Keep the schema's attribute order readable: ResultMinor after ResultMajor.
+        request_id = result.attrib.pop("RequestId", None)
+        if request_id is not None:
+            result.set("RequestId", request_id)
+
+
 def add_request_signature_value(result: Element, request: Request) -> None:
     """With ResponseMechanism #RequestSignatureValue and a signed request, the result
     carries the request's ds:SignatureValue (after OpaqueClientData, as the schema orders)."""
@@ -186,6 +206,7 @@ class XkmsService:
         except XkmsError as error:
             log.info("xkms.refused", request=kind, minor=error.minor, reason=error.reason)
             result = new_result(request, result_name, endpoint_url, error.major, error.minor)
+        mark_incomplete(result, request)
         add_request_signature_value(result, request)
         return result
 
