@@ -89,10 +89,6 @@ def mark_incomplete(result: Element, request: Request) -> None:
         and request.respond_with & UNSUPPORTED_RESPOND_WITH
     ):
         result.set("ResultMinor", names.INCOMPLETE)
-        # Keep the schema's attribute order readable: ResultMinor after ResultMajor.
-        request_id = result.attrib.pop("RequestId", None)
-        if request_id is not None:
-            result.set("RequestId", request_id)
 
 
 def add_request_signature_value(result: Element, request: Request) -> None:
