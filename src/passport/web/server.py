@@ -81,14 +81,43 @@ def preflight(settings: Settings) -> tuple[Path | None, Path | None]:
     return cert, key
 
 
-def _stop_signals_end_the_process() -> None:
-    # A forked worker inherits granian's main-process SIGTERM/SIGINT handler, which only
-    # sets a flag in the worker's copy of the server: a stop signal that arrives before the
-    # worker installs its own handlers is lost, and stopping then waits for the kill
-    # timeout. A worker that serves nothing yet has nothing to finish, so until granian
-    # installs its graceful handlers (before the worker serves) the signal ends it at once.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+class _WorkerStopSignals:
+    """Fork hooks that make a stop signal end a granian worker that is not serving yet.
+
+    A forked worker inherits the main process's SIGTERM/SIGINT handler, which only sets a
+    flag in the worker's copy of the server: a stop signal that reached the worker before
+    granian installed the worker's own handlers was lost, and stopping then waited for the
+    kill timeout. A worker that serves nothing yet has nothing to finish, so it gets the
+    default action (end at once) until granian installs its graceful handlers. The signals
+    stay blocked across fork, so none can slip in before that.
+    """
+
+    signals = frozenset({signal.SIGTERM, signal.SIGINT})
+
+    def __init__(self) -> None:
+        self.saved_mask: set[int | signal.Signals] = set()
+
+    def before_fork(self) -> None:
+        """In the parent: hold stop signals back while the child is made."""
+        self.saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.signals)
+
+    def after_fork_in_parent(self) -> None:
+        """In the parent: deliver any stop signal that arrived meanwhile."""
+        signal.pthread_sigmask(signal.SIG_SETMASK, self.saved_mask)
+
+    def after_fork_in_child(self) -> None:
+        """In the new worker: a stop signal ends it, until granian sets graceful handlers."""
+        for stop_signal in self.signals:
+            signal.signal(stop_signal, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, self.saved_mask)
+
+    def install(self) -> None:
+        """Register the hooks for every fork of this process from now on."""
+        os.register_at_fork(
+            before=self.before_fork,
+            after_in_parent=self.after_fork_in_parent,
+            after_in_child=self.after_fork_in_child,
+        )
 
 
 def serve(settings: Settings, *, target: str = APP_FACTORY) -> None:
@@ -101,7 +130,7 @@ def serve(settings: Settings, *, target: str = APP_FACTORY) -> None:
     os.environ[SETTINGS_ENV] = settings.model_dump_json(exclude_unset=False)
     # Now that it may, import the app once here, so forked workers start in milliseconds.
     importlib.import_module(target.partition(":")[0])
-    os.register_at_fork(after_in_child=_stop_signals_end_the_process)
+    _WorkerStopSignals().install()
     try:
         server = Granian(
             target,
