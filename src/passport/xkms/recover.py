@@ -107,7 +107,8 @@ class Recover:
             if not self.krss.passcodes.consume(connection, passcode.id):
                 raise NoAuthentication("passcode used up")
             if revoke and not self.krss.store.revoke(connection, binding.id, self.krss.clock.now()):
-                raise NoMatch("the key binding was recovered or revoked meanwhile")
+                # As a Recover of a revoked binding is answered, whatever the timing.
+                raise Refused("the key binding was recovered or revoked meanwhile")
             recovered = self.krss.store.by_binding_id(connection, binding.binding_id)
         if recovered is None:
             raise Failure("the recovered binding could not be read back")
