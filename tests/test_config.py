@@ -103,9 +103,9 @@ def test_database_url_chooses_the_backend(monkeypatch: pytest.MonkeyPatch) -> No
         ({"insecure_http": True}, "http://127.0.0.1:8443"),
         ({"host": WILDCARD}, "https://127.0.0.1:8443"),
         ({"host": "::"}, "https://127.0.0.1:8443"),
-        ({"host": "sso.example", "port": 443}, "https://sso.example"),
-        ({"host": "sso.example", "port": 80, "insecure_http": True}, "http://sso.example"),
-        ({"host": "sso.example", "port": 80}, "https://sso.example:80"),
+        ({"host": "192.0.2.10", "port": 443}, "https://192.0.2.10"),
+        ({"host": "192.0.2.10", "port": 80, "insecure_http": True}, "http://192.0.2.10"),
+        ({"host": "192.0.2.10", "port": 80}, "https://192.0.2.10:80"),
         ({"host": "::1", "port": 8443}, "https://[::1]:8443"),
     ],
 )
@@ -166,6 +166,8 @@ def test_invalid_public_url_is_one_line_naming_the_setting(public_url: str) -> N
         "postgresql+asyncpg://u@db/x",
         "sqlite+aiosqlite:///x.db",
         "mysql+aiomysql://u@db/x",
+        "postgresql://x:y@[bad",
+        "mysql://u@db:99999/x",
     ],
 )
 def test_invalid_database_url_is_one_line_naming_the_setting(url: str) -> None:
@@ -192,6 +194,12 @@ def test_supported_database_urls_are_accepted(url: str) -> None:
 def test_invalid_database_url_message_does_not_show_its_password() -> None:
     message = error_line(database_url="oracle://admin:hunter2@db/x")
     assert "hunter2" not in message
+
+
+@pytest.mark.parametrize("host", ["localhost", "sso.example", "", "127.0.0.1:8443"])
+def test_a_listen_host_must_be_an_ip_address(host: str) -> None:
+    message = error_line(host=host)
+    assert message.startswith("invalid setting PASSPORT_HOST: must be an IP address")
 
 
 @pytest.mark.parametrize("port", ["0", "65536", "-1", "https", "8443.5"])

@@ -226,6 +226,21 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite://, postgresql:// or mysql:// URL")
         if driver not in _DRIVERS[backend]:
             raise ValueError(f"driver {driver!r} is not supported; write {backend}:// alone")
+        try:
+            urlsplit(value).port  # noqa: B018 - reading it validates host and port
+        except ValueError as exc:
+            raise ValueError(f"is not a valid URL ({exc})") from None
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _check_host(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(
+                "must be an IP address such as 127.0.0.1, 0.0.0.0 or :: (not a host name)"
+            ) from None
         return value
 
     @field_validator("forwarded_allow_ips")

@@ -116,5 +116,5 @@ def test_run_before_init_points_at_init(cli: Cli, home: Path, served: list[Setti
 def test_run_refuses_a_host_name(cli: Cli, initialised: Path, served: list[Settings]) -> None:
     result = cli("run", "--host", "localhost")
 
-    assert_one_line_error(result, "PASSPORT_HOST", "'localhost' is not an IP address")
+    assert_one_line_error(result, "PASSPORT_HOST", "must be an IP address")
     assert served == []

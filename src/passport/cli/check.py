@@ -16,7 +16,7 @@ from passport.cli.common import (
 from passport.cli.errors import DATABASE_URL_KEY, describe
 from passport.config import Settings, load_settings
 from passport.storage.migrate import head_revision
-from passport.web.server import ServeError, check_host, tls_files
+from passport.web.server import ServeError, tls_files
 
 
 @click.command("check")
@@ -28,7 +28,7 @@ def check_command(ctx: click.Context) -> None:
     click.echo("settings:")
     for name, value in settings.masked().items():
         click.echo(f"  {name} = {format_value(value)}")
-    problems = [_check_host(settings), _check_tls(settings), _check_database(settings, ctx)]
+    problems = [_check_tls(settings), _check_database(settings, ctx)]
     if any(problems):
         ctx.exit(1)
 
@@ -42,16 +42,6 @@ def format_value(value: Any) -> str:
     if value == "":
         return '""'
     return str(value)
-
-
-def _check_host(settings: Settings) -> bool:
-    """Report a listen address granian cannot bind; True when there is a problem."""
-    try:
-        check_host(settings.host)
-    except ServeError as error:
-        click.echo(f"host: problem: {error}")
-        return True
-    return False
 
 
 def _check_tls(settings: Settings) -> bool:

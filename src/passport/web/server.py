@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import ipaddress
 import os
 import shutil
 import signal
@@ -41,17 +40,6 @@ def tls_files(settings: Settings) -> tuple[Path | None, Path | None]:
     return cert, key
 
 
-def check_host(host: str) -> None:
-    """ServeError unless `host` is an IP address, the only kind granian binds to."""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ServeError(
-            f"invalid setting PASSPORT_HOST: {host!r} is not an IP address "
-            "(use 127.0.0.1, ::1, or 0.0.0.0 or :: for every interface)"
-        ) from None
-
-
 def check_address_free(host: str, port: int) -> None:
     """ServeError when the address cannot be bound, for example because a server holds it.
 
@@ -76,7 +64,6 @@ def check_address_free(host: str, port: int) -> None:
 def preflight(settings: Settings) -> tuple[Path | None, Path | None]:
     """Check what serving needs (TLS files, a free address); return the TLS pair."""
     cert, key = tls_files(settings)
-    check_host(settings.host)
     check_address_free(settings.host, settings.port)
     return cert, key
 
