@@ -31,8 +31,8 @@ def actor_of(context: RequestContext) -> Actor:
 
 
 def identity_data(database: Database, session: Session) -> dict[str, Any]:
-    """User, groups and permissions of a session's user, read in one snapshot."""
-    with database.read(snapshot=True) as connection:
+    """User, groups and permissions of a session's user (one statement: one snapshot)."""
+    with database.read() as connection:
         held = memberships(connection, session.user_id)
     return {
         "User": {"ID": session.user_id, "Name": session.username},

@@ -6,7 +6,17 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, delete, insert, or_, select
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.exc import IntegrityError
 
 from passport.identity.applications import Application, ApplicationService
@@ -319,39 +329,52 @@ class Memberships:
     permissions: dict[str, list[str]]
 
 
-# Built once: constructing these per call cost more than running them (about 0.5 ms a
-# whoAmI or Session/validate on SQLite, where each query itself takes 10 us).
+# One statement, built once. One statement sees one snapshot on every backend, so it needs
+# no repeatable-read transaction around two queries: on PostgreSQL that saved the BEGIN and
+# ROLLBACK round trips (a whoAmI went from about 0.8 ms of CPU and 3.3 ms to 0.3 ms and
+# 1 ms for this part). Building the statements per call had cost more than running them.
+# Groups come first (kind 0) by name, then by application ('' for global groups);
+# permissions (kind 1) by application, then permission.
 _MEMBER_OF = select(group_member.c.group_id).where(group_member.c.user_id == bindparam("user_id"))
-_GROUPS_OF_USER = (
-    select(user_group.c.name, application_info.c.name.label("application"))
+_MEMBERSHIPS = union(
+    select(
+        literal_column("0").label("kind"),
+        user_group.c.name.label("first"),
+        func.coalesce(application_info.c.name, "").label("second"),
+        application_info.c.name.label("application"),
+    )
+    .select_from(user_group)
     .join(group_member, group_member.c.group_id == user_group.c.id)
     .outerjoin(application_info, application_info.c.applicationid == user_group.c.application_id)
-    .where(group_member.c.user_id == bindparam("user_id"))
-    .order_by(user_group.c.name)
-)
-_PERMISSIONS_OF_USER = (
-    select(application_info.c.name, permission_grant.c.permission)
-    .distinct()
+    .where(group_member.c.user_id == bindparam("user_id")),
+    select(
+        literal_column("1"),
+        application_info.c.name,
+        permission_grant.c.permission,
+        application_info.c.name,
+    )
+    .select_from(permission_grant)
     .join(application_info, application_info.c.applicationid == permission_grant.c.application_id)
     .where(
         or_(
             permission_grant.c.user_id == bindparam("user_id"),
             permission_grant.c.group_id.in_(_MEMBER_OF),
         )
-    )
-    .order_by(application_info.c.name, permission_grant.c.permission)
-)
+    ),
+).order_by("kind", "first", "second")
 
 
 def memberships(connection: Connection, user_id: int) -> Memberships:
     """A user's groups and effective permissions (direct and through groups), per application."""
-    groups = [
-        row.name if row.application is None else f"{row.application}/{row.name}"
-        for row in connection.execute(_GROUPS_OF_USER, {"user_id": user_id})
-    ]
+    groups: list[str] = []
     permissions: dict[str, list[str]] = {}
-    for row in connection.execute(_PERMISSIONS_OF_USER, {"user_id": user_id}):
-        permissions.setdefault(row.name, []).append(row.permission)
+    for row in connection.execute(_MEMBERSHIPS, {"user_id": user_id}):
+        if row.kind == 0:
+            groups.append(
+                row.first if row.application is None else f"{row.application}/{row.first}"
+            )
+        else:
+            permissions.setdefault(row.application, []).append(row.second)
     return Memberships(groups, permissions)
 
 
