@@ -12,13 +12,15 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 from cryptography import x509
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.x509.oid import NameOID
 from lxml import etree
 from sqlalchemy import func, select
 
@@ -343,3 +345,48 @@ def stored(xkms: Harness) -> Stored:
 def refusals(xkms: Harness, action: str) -> list[str]:
     """The details of the refused (success false) audit events of one action."""
     return [e.detail for e in xkms.audit(action) if not e.success]
+
+
+def certificate_query(
+    kind: str,
+    service: str,
+    chain: Sequence[x509.Certificate],
+    *,
+    respond_with: Iterable[str] = (),
+) -> etree._Element:
+    """A LocateRequest or ValidateRequest whose QueryKeyBinding carries a certificate chain
+    (leaf first) in ds:X509Data."""
+    request = new_request(kind, service, respond_with=respond_with)
+    binding = etree.SubElement(request, x("QueryKeyBinding"))
+    data = etree.SubElement(etree.SubElement(binding, ds("KeyInfo")), ds("X509Data"))
+    for certificate in chain:
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        etree.SubElement(data, ds("X509Certificate")).text = base64.b64encode(der).decode()
+    return request
+
+
+def foreign_chain(
+    subject_key: rsa.RSAPrivateKey, issuer_key: rsa.RSAPrivateKey, now: datetime
+) -> list[x509.Certificate]:
+    """A certificate for `subject_key` from a CA Passport never heard of, and that CA's own
+    self-signed certificate: the same key, another issuer."""
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Foreign Test CA")])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Carol")])
+
+    def build(name: x509.Name, key: rsa.RSAPublicKey, ca: bool) -> x509.Certificate:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuer)
+            .public_key(key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .sign(issuer_key, hashes.SHA256())
+        )
+
+    return [
+        build(subject, subject_key.public_key(), False),
+        build(issuer, issuer_key.public_key(), True),
+    ]

@@ -25,6 +25,7 @@ from passport.xkms.messages import (
     Element,
     Request,
     is_ncname,
+    new_id,
     new_result,
     opaque_client_data,
     parse_request,
@@ -190,14 +191,8 @@ class XkmsService:
             return _error_result(kind, element, endpoint_url, result_name, error)
         try:
             self._admit(request, endpoint_url, client)
-            represent = None
-            if self.two_phase.required(request):
-                represent = self.two_phase.phase_one(request, result_name, endpoint_url)
-            if represent is not None:
-                result = represent
-            elif not approved and self.asynchronous.required(request):
-                result = self.asynchronous.defer(request, result_name, endpoint_url, client)
-            else:
+            result = self._phase_or_defer(request, result_name, endpoint_url, client, approved)
+            if result is None:
                 result = self._dispatch(request, endpoint_url, client)
         except XkmsError as error:
             log.info("xkms.refused", request=kind, minor=error.minor, reason=error.reason)
@@ -205,6 +200,24 @@ class XkmsService:
         mark_incomplete(result, request)
         add_request_signature_value(result, request)
         return result
+
+    def _phase_or_defer(
+        self, request: Request, result_name: str, service: str, client: str, approved: bool
+    ) -> Element | None:
+        """A Represent or Pending result when the request is not processed now (None: go
+        on). A refusal here (RepresentRequired, a bad Nonce, NotSynchronous) is audited like
+        any other refused Register, Revoke, Reissue or Recover."""
+        try:
+            if self.two_phase.required(request):
+                represent = self.two_phase.phase_one(request, result_name, service)
+                if represent is not None:
+                    return represent
+            if not approved and self.asynchronous.required(request):
+                return self.asynchronous.defer(request, result_name, service, client)
+        except XkmsError as error:
+            self._audit_refusal(request.kind, client, error)
+            raise
+        return None
 
     def _dispatch(self, request: Request, service: str, client: str) -> Element:
         handlers: dict[str, Callable[[Request, str, str], Element]] = {
@@ -244,9 +257,19 @@ class XkmsService:
         if not inner:
             raise Failure("CompoundRequest holds no request")
         result = new_result(request, "CompoundResult", service)
+        seen: set[str | None] = {result.get("Id")}
         for element in inner:
             kind = etree.QName(element).localname
-            result.append(self.result_for(kind, element, service, client))
+            answer = self.result_for(kind, element, service, client)
+            # Ids are xs:ID, unique in the document: a binding that two inner results carry
+            # (registered, then located) keeps its Id the first time only.
+            for identified in answer.iter():
+                if identified.get("Id") is None:
+                    continue
+                if identified.get("Id") in seen:
+                    identified.set("Id", new_id())
+                seen.add(identified.get("Id"))
+            result.append(answer)
         return result
 
     def _admit(self, request: Request, endpoint_url: str, client: str) -> None:
