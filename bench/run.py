@@ -51,6 +51,8 @@ DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 40
+QUIET_LOAD_PER_CPU = 0.5
+QUIET_POLL_S = 15
 
 ROUTES = {
     "hello": "/raw/hello",
@@ -94,14 +96,9 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
+    _wait_for_quiet(options.max_wait)
     started = time.monotonic()
     machine = _machine()
-    if float(machine["load_before"]) > 0.5 * (os.cpu_count() or 1):
-        print(
-            f"bench: warning: load average {machine['load_before']} on {os.cpu_count()} CPUs; "
-            "other work on this machine will skew the figures",
-            file=sys.stderr,
-        )
     measurements: list[Measurement] = []
     with tempfile.TemporaryDirectory(prefix="passport-bench-") as scratch:
         for backend in options.backends:
@@ -133,8 +130,8 @@ def main() -> int:
 
 def _parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--duration", type=int, default=4, help="seconds per measured wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="measured runs per URL (median)")
+    parser.add_argument("--duration", type=int, default=3, help="seconds per measured wrk run")
+    parser.add_argument("--rounds", type=int, default=5, help="measured runs per URL (median)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per URL")
     parser.add_argument("--connections", type=int, default=32, help="wrk -c")
     parser.add_argument("--threads", type=int, default=2, help="wrk -t")
@@ -154,6 +151,12 @@ def _parse_arguments() -> argparse.Namespace:
         "--postgres-url",
         default=os.environ.get("PASSPORT_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
         help="a PostgreSQL server URL allowed to create and drop a throwaway database",
+    )
+    parser.add_argument(
+        "--max-wait",
+        type=int,
+        default=60,
+        help="seconds to wait at most for a quiet machine (load average) before starting",
     )
     parser.add_argument("--no-save", action="store_true", help="print only")
     return parser.parse_args()
@@ -445,6 +448,25 @@ def _machine() -> dict[str, Any]:
             for name in ("granian", "starlette", "sqlalchemy", "structlog", "psycopg")
         },
     }
+
+
+def _wait_for_quiet(max_wait_s: int) -> None:
+    """Wait, within bounds, until the load average says others leave the CPUs alone."""
+    quiet = QUIET_LOAD_PER_CPU * (os.cpu_count() or 1)
+    deadline = time.monotonic() + max_wait_s
+    while os.getloadavg()[0] > quiet and time.monotonic() < deadline:
+        print(
+            f"bench: load average {os.getloadavg()[0]:.2f}; waiting for it to fall under "
+            f"{quiet:.1f} (at most {max_wait_s} s in all)",
+            file=sys.stderr,
+        )
+        time.sleep(QUIET_POLL_S)
+    if os.getloadavg()[0] > quiet:
+        print(
+            f"bench: warning: load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; "
+            "other work on this machine will skew the figures",
+            file=sys.stderr,
+        )
 
 
 def _load_average() -> str:
