@@ -13,25 +13,33 @@ from passport.storage.engine import backend_name, make_engine
 class Database:
     """A thin owner of the engine that opens transactions the way each backend needs.
 
-    `read()` serves reads: on PostgreSQL and MariaDB in autocommit (one round trip per
-    statement, no BEGIN/ROLLBACK), with `snapshot=True` inside one repeatable-read
-    transaction; on SQLite in a deferred transaction. `write()` opens a transaction that
+    `read()` serves reads from a second engine in autocommit (one round trip per statement,
+    no BEGIN, ROLLBACK or isolation switch); `read(snapshot=True)` runs its statements in one
+    repeatable-read (on SQLite: deferred) transaction. `write()` opens a transaction that
     takes SQLite's write lock at BEGIN, so a read-then-write inside it cannot lose an update.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
         self.engine = engine
+        self.reader = reader
         self.backend = backend_name(engine)
         self._sqlite = self.backend == "sqlite"
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
         """Build a Database for a URL, with Passport's engine settings."""
-        return cls(make_engine(url, pool_size=pool_size))
+        return cls(
+            make_engine(url, pool_size=pool_size),
+            make_engine(url, pool_size=pool_size, autocommit=True),
+        )
 
     @contextmanager
     def read(self, *, snapshot: bool = False) -> Iterator[Connection]:
         """A connection for reading; with `snapshot`, every statement sees one snapshot."""
+        if self.reader is not None and not snapshot:
+            with self.reader.connect() as connection:
+                yield connection
+            return
         with self.engine.connect() as connection:
             if self._sqlite:
                 connection.execution_options(sqlite_begin="DEFERRED")
@@ -52,3 +60,5 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self.reader is not None:
+            self.reader.dispose()

@@ -35,8 +35,12 @@ def backend_name(engine: Engine) -> str:
     return "mysql" if name == "mariadb" else name
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """Create an engine with Passport's connection settings for the URL's backend."""
+def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> Engine:
+    """Create an engine with Passport's connection settings for the URL's backend.
+
+    With `autocommit` every statement commits on its own and no BEGIN, ROLLBACK or
+    isolation switch is ever sent: the engine for single-statement reads.
+    """
     parsed = normalise_url(url)
     backend = parsed.get_backend_name()
     kwargs: dict[str, Any] = {}
@@ -48,7 +52,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         if parsed.database in (None, "", ":memory:"):
             kwargs["poolclass"] = NullPool
         engine = create_engine(parsed, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, transactions=not autocommit)
         return engine
     kwargs["pool_size"] = pool_size
     kwargs["max_overflow"] = pool_size
@@ -72,10 +76,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             "init_command": "SET SESSION sql_mode='STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
         }
         kwargs["isolation_level"] = "READ COMMITTED"
+    if autocommit:
+        kwargs["isolation_level"] = "AUTOCOMMIT"
+        kwargs["pool_reset_on_return"] = None  # nothing to roll back; MariaDB saves a trip
     return create_engine(parsed, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, transactions: bool) -> None:
     # pysqlite's own transaction handling opens a deferred BEGIN late; a deferred
     # transaction that later writes can lose updates or fail under concurrency. Passport
     # takes over: autocommit at the driver, and every transaction begins IMMEDIATE, taking
@@ -89,6 +96,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+
+    if not transactions:
+        return  # the driver's autocommit: each statement on its own, no BEGIN at all
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
