@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
@@ -81,7 +82,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     # Starlette's trailing-slash redirect builds its Location from the Host header.
     app.router.redirect_slashes = False
     app.router.default = EnvelopeEndpoint(
-        dispatcher, public_url=public_url, max_body=settings.json_max_bytes
+        dispatcher,
+        public_url=public_url,
+        max_body=settings.json_max_bytes,
+        inline_reads=services.database.backend == "sqlite"
+        or settings.workers >= (os.cpu_count() or 1),
     )
     app.state.services = services
     app.state.settings = settings
