@@ -44,6 +44,10 @@ RESULT_NAMES = {
     "ValidateRequest": "ValidateResult",
     "RegisterRequest": "RegisterResult",
     "RevokeRequest": "RevokeResult",
+    "ReissueRequest": "ReissueResult",
+    "RecoverRequest": "RecoverResult",
+    "CompoundRequest": "CompoundResult",
+    "StatusRequest": "StatusResult",
 }
 
 SIGNATURE = XKMS + "Signature"

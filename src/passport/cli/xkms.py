@@ -21,6 +21,7 @@ from passport.xkms.service_keys import ServiceKeyError
 from passport.xkms.vault import VaultError
 
 _DURATION = re.compile(r"(\d+)\s*([smhdw]?)")
+STRONG_PASSCODE = 12
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -65,6 +66,12 @@ def authorize_command(
             raise CommandError(str(exc)) from None
         issued, expires_at = store.authorize(
             user, allowed, cli_actor(), passcode=passcode, uses=uses, expires_in=lifetime
+        )
+    if passcode is not None and len(passcode) < STRONG_PASSCODE:
+        click.echo(
+            f"warning: a passcode of {len(passcode)} characters can be guessed; "
+            "the generated ones carry about 99 bits",
+            err=True,
         )
     click.echo(f"Passcode: {issued}")
     click.echo(
