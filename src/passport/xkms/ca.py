@@ -8,7 +8,6 @@ binding's.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from cryptography.x509.oid import NameOID
 from passport.xkms import names
 from passport.xkms.keys import PublicKey
 from passport.xkms.passcodes import UseKeyWith
-from passport.xkms.service_keys import ServiceKeyError
+from passport.xkms.service_keys import ServiceKeyError, write_key_and_certificate
 
 CA_KEY_BITS = 3072
 CA_DAYS = 10 * 365
@@ -92,16 +91,7 @@ def create_ca(home: Path, common_name: str = "Passport CA") -> bool:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    write_key_and_certificate(key_path, cert_path, key, certificate)
     return True
 
 

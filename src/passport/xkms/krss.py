@@ -199,6 +199,25 @@ class Krss:
         if extra:
             raise Refused("passcode does not allow UseKeyWith " + "; ".join(str(p) for p in extra))
 
+    def authenticate_owner(
+        self, request: Request, spec: KeyBindingSpec, binding: StoredBinding
+    ) -> Passcode:
+        """The usable passcode of the binding's owner whose key made the request's
+        KeyBindingAuthentication and that covers the binding's UseKeyWith values (Reissue
+        and Recover authenticate this way)."""
+        signature = authentication_signature(request)
+        if signature is None or binding.user_id is None:
+            raise NoAuthentication("no KeyBindingAuthentication")
+        with self.database.read() as connection:
+            candidates = self.passcodes.for_user(connection, binding.user_id)
+        passcode = self.verifying_passcode(signature, spec.element, candidates)
+        unusable = passcode.usable(self.clock.now())
+        if unusable is not None:
+            raise NoAuthentication(unusable)
+        if not set(binding.use_key_with) <= passcode.allowed:
+            raise Refused("passcode does not cover the binding's UseKeyWith values")
+        return passcode
+
     def wants_certificate(self, request: Request) -> bool:
         """Whether the request asked for an X.509 certificate (and Passport has a CA)."""
         return self.certificates is not None and bool(request.respond_with & WANTS_CERTIFICATE)

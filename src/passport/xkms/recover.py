@@ -8,7 +8,7 @@ from passport.identity.audit import Actor
 from passport.xkms.bindings import StoredBinding
 from passport.xkms.errors import Failure, NoAuthentication, NoMatch, Refused, XkmsError
 from passport.xkms.kiss import binding_query
-from passport.xkms.krss import Krss, authentication_signature
+from passport.xkms.krss import Krss
 from passport.xkms.messages import (
     Element,
     KeyBindingSpec,
@@ -37,7 +37,7 @@ class Recover:
             spec = self._binding(request)
             binding = self._escrowed_binding(spec)
             target = f"key:{binding.key_fingerprint[:16]}"
-            passcode = self._authenticate(request, spec, binding)
+            passcode = self.krss.authenticate_owner(request, spec, binding)
             recovered, revoked = self._take(binding, passcode)
         except XkmsError as error:
             self.krss.audit_refusal(client_address, "xkms.recover", target, error)
@@ -84,22 +84,6 @@ class Recover:
         if not escrowed:
             raise Refused("no escrowed private key: only keys Passport generated can be recovered")
         return escrowed[0]
-
-    def _authenticate(
-        self, request: Request, spec: KeyBindingSpec, binding: StoredBinding
-    ) -> Passcode:
-        signature = authentication_signature(request)
-        if signature is None or binding.user_id is None:
-            raise NoAuthentication("no KeyBindingAuthentication")
-        with self.krss.database.read() as connection:
-            candidates = self.krss.passcodes.for_user(connection, binding.user_id)
-        passcode = self.krss.verifying_passcode(signature, spec.element, candidates)
-        unusable = passcode.usable(self.krss.clock.now())
-        if unusable is not None:
-            raise NoAuthentication(unusable)
-        if not set(binding.use_key_with) <= passcode.allowed:
-            raise Refused("passcode does not cover the binding's UseKeyWith values")
-        return passcode
 
     def _take(self, binding: StoredBinding, passcode: Passcode) -> tuple[StoredBinding, bool]:
         revoke = not self.krss.policy.keep_recovered

@@ -10,7 +10,7 @@ from passport.identity.audit import Actor
 from passport.xkms.bindings import Query, StoredBinding
 from passport.xkms.errors import Failure, NoAuthentication, NoMatch, Refused, XkmsError
 from passport.xkms.keys import KeyInfoError, PublicKey, key_fingerprint, public_key_from_key_info
-from passport.xkms.krss import Krss, authentication_signature
+from passport.xkms.krss import Krss
 from passport.xkms.messages import (
     Element,
     KeyBindingSpec,
@@ -38,7 +38,7 @@ class Reissue:
             spec, public_key = self._binding(request)
             target = f"key:{key_fingerprint(public_key)[:16]}"
             binding = self._live_binding(key_fingerprint(public_key))
-            passcode = self._authenticate(request, spec, binding)
+            passcode = self.krss.authenticate_owner(request, spec, binding)
             self.krss.check_key_size(public_key)
             self.krss.check_proof_of_possession(request, spec, public_key)
             renewed, certificate = self._renew(
@@ -93,22 +93,6 @@ class Reissue:
         if live[0].owner_gone:
             raise Refused("the key binding's owner is locked or deleted")
         return live[0]
-
-    def _authenticate(
-        self, request: Request, spec: KeyBindingSpec, binding: StoredBinding
-    ) -> Passcode:
-        signature = authentication_signature(request)
-        if signature is None or binding.user_id is None:
-            raise NoAuthentication("no KeyBindingAuthentication")
-        with self.krss.database.read() as connection:
-            candidates = self.krss.passcodes.for_user(connection, binding.user_id)
-        passcode = self.krss.verifying_passcode(signature, spec.element, candidates)
-        unusable = passcode.usable(self.krss.clock.now())
-        if unusable is not None:
-            raise NoAuthentication(unusable)
-        if not set(binding.use_key_with) <= passcode.allowed:
-            raise Refused("passcode does not cover the binding's UseKeyWith values")
-        return passcode
 
     def _renew(
         self,

@@ -73,6 +73,14 @@ def create_service_key(home: Path, common_name: str = "Passport XKMS service") -
         )
         .sign(private_key, hashes.SHA256())
     )
+    write_key_and_certificate(key_path, cert_path, private_key, certificate)
+    return True
+
+
+def write_key_and_certificate(
+    key_path: Path, cert_path: Path, private_key: rsa.RSAPrivateKey, certificate: x509.Certificate
+) -> None:
+    """The key as PKCS#8 PEM (created 0600, never readable by others) and its certificate."""
     descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(
@@ -83,7 +91,6 @@ def create_service_key(home: Path, common_name: str = "Passport XKMS service") -
             )
         )
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    return True
 
 
 def load_service_key(home: Path) -> ServiceKey:
