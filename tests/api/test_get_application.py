@@ -23,6 +23,18 @@ async def test_get_application_answers_the_original_envelope(client: httpx.Async
     }
 
 
+async def test_get_application_answers_the_documented_text_byte_for_byte(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/Service/getApplication", params={"name": "Passport"})
+
+    assert response.text == (
+        '{"Success": true, "LoggedIn": false, "Data": {"Message": "Application ID for '
+        '\'Passport\' is: 1", "Application": {"ID": 1}}, "ClientExceptions": [], '
+        '"ServerExceptions": []}'
+    )
+
+
 async def test_get_application_without_name_is_client_exception_1(
     client: httpx.AsyncClient,
 ) -> None:

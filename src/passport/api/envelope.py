@@ -8,7 +8,8 @@ from typing import Any
 
 from passport.api.errors import ClientError
 
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+# The spacing of the original service's answers (and of Python's json module): ", " and ": ".
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 _JSONP_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
