@@ -63,6 +63,11 @@ WORKERS = 2
 PASSWORD = "bench: correct horse battery staple"  # noqa: S105 - throwaway users
 APPLICATION = "BenchApp"
 ACTOR = Actor("cli:bench", "local")
+# What only a good answer holds, whatever the JSON spacing: a login's expiry, a valid
+# session's user, whoAmI's permissions (an error envelope has none of these).
+LOGGED_IN = '"ExpiresAt"'
+VALID_SESSION = '"User"'
+IDENTITY = '"Permissions"'
 LOGIN_TARGET = 0.85
 SESSION_TARGET = 1.0
 
@@ -148,7 +153,7 @@ def _bench_backend(
             return WrkTarget(base, records[name], expect, server_group=group)
 
         if with_logins:
-            login = wrk_load("login", target("login", '"Success":true'), options, WORKERS)
+            login = wrk_load("login", target("login", LOGGED_IN), options, WORKERS)
             argon2 = raw_load(
                 "argon2 raw",
                 "bench.raw:argon2_verify",
@@ -157,9 +162,9 @@ def _bench_backend(
             )
             figures += interleave(backend, [login, argon2], options)
         session_loads = [
-            wrk_load("validate", target("validate", '"Valid":true'), options, WORKERS),
-            wrk_load("whoAmI", target("whoAmI", '"LoggedIn":true'), options, WORKERS),
-            wrk_load("raw select", target("raw select", '"name":"Passport"'), options, WORKERS),
+            wrk_load("validate", target("validate", VALID_SESSION), options, WORKERS),
+            wrk_load("whoAmI", target("whoAmI", IDENTITY), options, WORKERS),
+            wrk_load("raw select", target("raw select", '"Passport"'), options, WORKERS),
         ]
         figures += interleave(backend, session_loads, options)
     return figures
