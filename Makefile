@@ -25,6 +25,7 @@ bench: $(VENV)/.installed-test
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.accounts
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.xkms
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.xkms_krss
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.soap_peers
 
 install: $(VENV)/.installed
