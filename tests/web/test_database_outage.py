@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -158,7 +159,12 @@ async def test_outage_under_jsonp_is_200_with_a_server_exception(
         "/Service/getApplication", params={"name": "Passport", "callback": "cb"}
     )
     assert response.status_code == 200
-    assert '"ServerExceptions":[{"Message":"Internal error; reference ' in response.text
+    assert response.text.startswith("/**/cb(")
+    assert response.text.endswith(");")
+    body = json.loads(response.text.removeprefix("/**/cb(").removesuffix(");"))
+    (error,) = body["ServerExceptions"]
+    assert error["Message"].startswith("Internal error; reference ")
+    assert body["Success"] is False
 
 
 @pytest.mark.parametrize(
