@@ -52,7 +52,7 @@ from bench.harness import (
     wrk_load,
 )
 from bench.raw import ARGON2_PARAMETERS
-from bench.run import HOST, BenchError, _database, _free_port, _server
+from bench.run import HOST, BenchError, _database, _server, server_settings
 from passport.config import Settings
 from passport.identity.audit import Actor
 from passport.services import Services
@@ -116,22 +116,17 @@ def main() -> int:
 def _bench_backend(
     options: argparse.Namespace, backend: str, home: Path, url: str | None, *, with_logins: bool
 ) -> list[Figure]:
-    port = _free_port()
-    settings = Settings(
-        home=home,
-        database_url=url,
-        host=HOST,
-        port=port,
+    settings = server_settings(
+        home,
+        url,
         workers=WORKERS,
-        insecure_http=True,
-        log_format="json",
-        log_level="info",
         # 32 connections from one address keep up to 32 logins in flight; each claims a
         # try before its hash is checked and is refunded after, so the default limit (20
         # per address) would throttle successful logins here. Real clients come from many
         # addresses (or through a proxy named in forwarded_allow_ips).
         login_address_max_failures=100_000,
     )
+    port = settings.port
     print(f"bench: accounts on {backend}: preparing {USERS} users", file=sys.stderr)
     data = _prepare(settings)
     scratch = home / "records"

@@ -231,17 +231,8 @@ def _bench_server(
     workers: int,
     home: Path,
 ) -> list[Measurement]:
-    port = _free_port()
-    settings = Settings(
-        home=home,
-        database_url=url,
-        host=HOST,
-        port=port,
-        workers=workers,
-        insecure_http=True,
-        log_format="json",
-        log_level="info",
-    )
+    settings = server_settings(home, url, workers=workers)
+    port = settings.port
     log_path = home / f"server-{workers}.log"
     print(f"bench: {backend}, {workers} worker(s) on {HOST}:{port}", file=sys.stderr)
     with _server(settings, log_path) as group:
@@ -298,6 +289,22 @@ def _cpu_seconds(group: int) -> float | None:
         if int(fields[2]) == group:
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def server_settings(home: Path, url: str | None, *, workers: int, **extra: Any) -> Settings:
+    """Settings of a benchmarked server: plain HTTP on a free loopback port, Passport's
+    default access log (JSON, info), and whatever a benchmark adds."""
+    return Settings(
+        home=home,
+        database_url=url,
+        host=HOST,
+        port=_free_port(),
+        workers=workers,
+        insecure_http=True,
+        log_format="json",
+        log_level="info",
+        **extra,
+    )
 
 
 def _free_port() -> int:

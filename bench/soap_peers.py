@@ -51,8 +51,16 @@ from bench.harness import (
     write_records,
     wrk_load,
 )
-from bench.run import HOST, ROOT, BenchError, _clean_environment, _free_port, _init, _server
-from passport.config import Settings
+from bench.run import (
+    HOST,
+    ROOT,
+    BenchError,
+    _clean_environment,
+    _free_port,
+    _init,
+    _server,
+    server_settings,
+)
 
 SECTION = "soap echo"
 NODE_DIR = ROOT / "bench" / "node"
@@ -101,17 +109,8 @@ def _bench(options: argparse.Namespace, scratch: Path, skipped: dict[str, str]) 
     records = write_records(scratch / "echo", [Record("POST", "/echo", HEADERS, REQUEST)])
     home = scratch / "home"
     _init(home, None)
-    port = _free_port()
-    settings = Settings(
-        home=home,
-        host=HOST,
-        port=port,
-        workers=1,
-        insecure_http=True,
-        log_format="json",
-        log_level="info",
-        soap_services=["bench.echo_service:create"],
-    )
+    settings = server_settings(home, None, workers=1, soap_services=["bench.echo_service:create"])
+    port = settings.port
     with ExitStack() as stack:
         group = stack.enter_context(_server(settings, home / "server.log"))
         stack.enter_context(counted(group))

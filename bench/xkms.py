@@ -53,7 +53,7 @@ from bench.harness import (
     write_records,
     wrk_load,
 )
-from bench.run import HOST, BenchError, _database, _free_port, _server
+from bench.run import HOST, BenchError, _database, _server, server_settings
 from passport.config import Settings
 from passport.identity.audit import Actor
 from passport.services import Services
@@ -114,18 +114,8 @@ def main() -> int:
 def _bench(
     options: argparse.Namespace, home: Path, url: str | None
 ) -> tuple[list[Figure], dict[str, Any]]:
-    port = _free_port()
-    settings = Settings(
-        home=home,
-        database_url=url,
-        host=HOST,
-        port=port,
-        workers=WORKERS,
-        insecure_http=True,
-        log_format="json",
-        log_level="info",
-        xkms_enabled=True,
-    )
+    settings = server_settings(home, url, workers=WORKERS, xkms_enabled=True)
+    port = settings.port
     service = settings.effective_public_url + settings.xkms_path
     locate_passcode, register_passcode = _prepare(settings)
     key = xkms_requests.new_key()

@@ -81,7 +81,7 @@ from bench.harness import (
     write_records,
     wrk_load,
 )
-from bench.run import HOST, BenchError, _database, _free_port, _server
+from bench.run import HOST, BenchError, _database, _server, server_settings
 from bench.xkms import SOAP_HEADERS, SUCCESS, _expect, _post, _unsigned, _verify_result_signature
 from passport.config import Settings
 from passport.identity.audit import Actor
@@ -267,18 +267,8 @@ def recover(service: str, identifier: str, passcode: str, public_key: rsa.RSAPub
 def _bench(
     options: argparse.Namespace, home: Path, url: str | None
 ) -> tuple[list[Figure], dict[str, Any]]:
-    port = _free_port()
-    settings = Settings(
-        home=home,
-        database_url=url,
-        host=HOST,
-        port=port,
-        workers=WORKERS,
-        insecure_http=True,
-        log_format="json",
-        log_level="info",
-        xkms_enabled=True,
-    )
+    settings = server_settings(home, url, workers=WORKERS, xkms_enabled=True)
+    port = settings.port
     service = settings.effective_public_url + settings.xkms_path
     passcodes = _prepare(settings)
     key_pem, certificate_pem = (path.read_bytes() for path in service_key_paths(home))
