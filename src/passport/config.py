@@ -114,7 +114,10 @@ class Settings(BaseSettings):
         default=5, ge=1, le=24 * 60, description="Window of the per-address limit"
     )
     password_hash_concurrency: int = Field(
-        default=0, ge=0, le=256, description="Parallel argon2 verifications per worker (0: cores)"
+        default=0,
+        ge=0,
+        le=256,
+        description="Parallel argon2 verifications per worker (0: cores / workers, at least 1)",
     )
     xkms_enabled: bool = Field(
         default=True, description="Serve the XKMS service (needs the keys `passport init` makes)"

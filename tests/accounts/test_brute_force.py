@@ -11,7 +11,7 @@ from sqlalchemy import select
 from passport.config import Settings
 from passport.identity.audit import Actor
 from passport.identity.login import Credentials, LoginFailed, LoginThrottled
-from passport.services import Services
+from passport.services import Services, hash_slots
 from passport.storage.database import Database
 from passport.storage.tables import login_throttle, user_account
 
@@ -216,3 +216,8 @@ async def test_an_unknown_user_gets_the_same_answer_after_the_same_work_as_a_wro
         answers[username] = (response.status_code, error["Message"], error["Number"])
 
     assert set(answers.values()) == {(401, "Username or password is incorrect.", "10")}
+
+
+def test_each_worker_verifies_as_many_passwords_at_once_as_it_has_cores() -> None:
+    # One argon2 verification per core across the node: 2 workers on 2 cores get 1 each.
+    assert [hash_slots(2, 2), hash_slots(8, 2), hash_slots(8, 1), hash_slots(2, 4)] == [1, 4, 8, 1]

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import json
+
 import httpx
+import pytest
+import structlog
+from sqlalchemy.exc import OperationalError
+
+from passport.web import api as web_api
 
 from .conftest import ClientMaker
 from .support import Accounts, Browser, ManualClock, basic_auth
@@ -92,3 +100,35 @@ async def test_the_timeouts_follow_the_settings(
     assert await busy.logged_in()
     clock.advance(minutes=3)
     assert not await busy.logged_in()
+
+
+async def test_a_failed_last_seen_write_leaves_the_answer_and_is_logged(
+    client: httpx.AsyncClient,
+    accounts: Accounts,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The last-seen write is bookkeeping put off until after the read: if the database
+    # refuses it, the request still gets the answer its read decided.
+    browser = Browser(client, token=accounts.session(accounts.user("alice", password=None)))
+    writes: list[int] = []
+
+    def refuse(session_id: int, *_: object) -> None:
+        writes.append(session_id)
+        raise OperationalError("UPDATE login_session", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(accounts.services.sessions, "_touch", refuse)
+    stream = io.StringIO()
+    monkeypatch.setattr(
+        web_api,
+        "log",
+        structlog.wrap_logger(
+            structlog.WriteLogger(stream), processors=[structlog.processors.JSONRenderer()]
+        ),
+    )
+    clock.advance(minutes=2)
+
+    assert await browser.logged_in()
+    assert len(writes) == 1
+    (record,) = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert record["event"] == "api.deferred_write_failed"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import event
 
-from .support import SETUP, Accounts, Browser
+from .support import SETUP, Accounts, Browser, basic_auth
 
 
 async def test_who_am_i_reports_groups_and_permissions_from_direct_and_group_grants(
@@ -59,3 +60,35 @@ async def test_who_am_i_follows_membership_and_grant_changes_at_once(
     assert (before["Groups"], before["Permissions"]) == ([], {})
     assert (member["Groups"], member["Permissions"]) == (["Docs/readers"], {"Docs": ["docs:read"]})
     assert (revoked["Groups"], revoked["Permissions"]) == (["Docs/readers"], {})
+
+
+async def test_a_session_check_reads_through_one_pooled_connection(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    # The session, the application's credentials and the memberships are separate reads;
+    # they share one checkout of the reader pool instead of taking one each.
+    alice = accounts.user("alice", password=None)
+    docs = accounts.application("Docs")
+    readers = accounts.services.groups.create("readers", "Docs", SETUP)
+    accounts.services.groups.add_member(readers, alice, SETUP)
+    browser = Browser(client, token=accounts.session(alice))
+    token = accounts.session(alice, application_id=docs.application.id)
+    reader = accounts.database.reader
+    assert reader is not None
+    checkouts: list[object] = []
+
+    def count(*_: object) -> None:
+        checkouts.append(_)
+
+    event.listen(reader, "checkout", count)
+    try:
+        who = await browser.get("/Account/whoAmI")
+        after_who_am_i = len(checkouts)
+        valid = await client.post("/Session/validate", data={"token": token}, auth=basic_auth(docs))
+    finally:
+        event.remove(reader, "checkout", count)
+
+    assert who.json()["Data"]["Groups"] == ["Docs/readers"]
+    assert valid.json()["Data"]["Valid"] is True
+    assert valid.json()["Data"]["Groups"] == ["Docs/readers"]
+    assert (after_who_am_i, len(checkouts) - after_who_am_i) == (1, 1)

@@ -30,9 +30,9 @@ def actor_of(context: RequestContext) -> Actor:
     return Actor.anonymous(context.client_address)
 
 
-def identity_data(database: Database, session: Session) -> dict[str, Any]:
+def identity_data(guard: Guard, context: RequestContext, session: Session) -> dict[str, Any]:
     """User, groups and permissions of a session's user (one statement: one snapshot)."""
-    with database.read() as connection:
+    with guard.reads(context) as connection:
         held = memberships(connection, session.user_id)
     return {
         "User": {"ID": session.user_id, "Name": session.username},
@@ -90,11 +90,11 @@ class AccountController(Controller):
         context.end_session = True
         return {"LoggedOut": session is not None}
 
-    @api_method("whoAmI", methods=("GET",), read_only=True)
+    @api_method("whoAmI", methods=("GET",), read_only=True, inline=True)
     def who_am_i(self, context: RequestContext) -> dict[str, Any]:
         """The logged-in user, their groups and their permissions per application."""
         session = self.guard.require_session(context)
-        return identity_data(self.database, session)
+        return identity_data(self.guard, context, session)
 
     @api_method("changePassword", methods=("POST",))
     def change_password(

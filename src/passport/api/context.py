@@ -2,9 +2,45 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from sqlalchemy import Connection
 
 from passport.identity.sessions import Session
+from passport.storage.database import Database
+
+
+class SharedReads:
+    """One reader connection, opened at the first read, for all the reads of one request."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._opened: AbstractContextManager[Connection] | None = None
+        self._connection: Connection | None = None
+
+    def connection(self) -> Connection:
+        """The shared connection (a pool checkout the first time)."""
+        if self._connection is None:
+            opened = self.database.read()
+            self._connection = opened.__enter__()
+            self._opened = opened
+        return self._connection
+
+    def __enter__(self) -> SharedReads:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        opened, self._opened, self._connection = self._opened, None, None
+        if opened is not None:
+            opened.__exit__(kind, error, traceback)
 
 
 @dataclass(slots=True)
@@ -28,6 +64,15 @@ class RequestContext:
     new_session_token: str | None = None
     end_session: bool = False
     cors_origin: str | None = None
+    # Writes a read-only method put off (a session's last-seen time), so that the method can
+    # run on the event loop: the HTTP layer runs them in the threadpool before answering.
+    deferred: list[Callable[[], None]] = field(default_factory=list)
+    # While an inline method runs: the one reader connection its short reads share.
+    shared_reads: SharedReads | None = None
+
+    def connection(self) -> Connection | None:
+        """The request's shared reader connection, or None: each read opens its own."""
+        return None if self.shared_reads is None else self.shared_reads.connection()
 
     @property
     def logged_in(self) -> bool:

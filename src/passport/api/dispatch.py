@@ -111,9 +111,15 @@ class Dispatcher:
     def invoke(self, call: ApiCall, context: RequestContext) -> ApiResponse:
         """Run a resolved call; every outcome, even a crash, becomes an envelope."""
         try:
-            if self.guard is not None:
+            if self.guard is None:
+                data = call.method.call(context, call.arguments)
+            elif call.method.spec.inline:
+                with self.guard.shared_reads(context):
+                    self.guard.prepare(context)
+                    data = call.method.call(context, call.arguments)
+            else:
                 self.guard.prepare(context)
-            data = call.method.call(context, call.arguments)
+                data = call.method.call(context, call.arguments)
         except ClientError as error:
             return client_error(error, logged_in=context.logged_in, callback=call.callback)
         except identity_errors.IdentityError as error:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from passport.api.context import RequestContext
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection
+
+from passport.api.context import RequestContext, SharedReads
 from passport.api.errors import (
     ApplicationAuthFailed,
     CrossSiteRefused,
@@ -32,12 +37,34 @@ class Guard:
         self.applications = applications
         self.public_origin = public_origin
 
+    @contextmanager
+    def shared_reads(self, context: RequestContext) -> Iterator[None]:
+        """Let the request's reads share one reader connection (one pool checkout)."""
+        with SharedReads(self.database) as shared:
+            context.shared_reads = shared
+            try:
+                yield
+            finally:
+                context.shared_reads = None
+
+    @contextmanager
+    def reads(self, context: RequestContext) -> Iterator[Connection]:
+        """The request's shared reader connection, or a read of its own."""
+        shared = context.connection()
+        if shared is not None:
+            yield shared
+            return
+        with self.database.read() as connection:
+            yield connection
+
     def prepare(self, context: RequestContext) -> None:
         """Check CSRF and set `session` and `cors_origin`; raises CrossSiteRefused."""
         origin = context.origin
         registered = jsonp_sessions = False
         if origin is not None and origin != self.public_origin:
-            registered, jsonp_sessions = self.applications.origin_status(origin)
+            registered, jsonp_sessions = self.applications.origin_status(
+                origin, context.connection()
+            )
         if context.jsonp and not jsonp_sessions:
             # A <script> include carries the cookie from any page: no session data then.
             context.session_token = None
@@ -61,7 +88,11 @@ class Guard:
         if registered and not context.origin_from_referer:
             context.cors_origin = origin
         if context.session_token is not None:
-            context.session = self.sessions.validate(context.session_token)
+            context.session = self.sessions.validate(
+                context.session_token,
+                connection=context.connection(),
+                defer=context.deferred.append,
+            )
 
     def is_logged_in(self, token: str) -> bool:
         """Whether a cookie token names a live session (for envelopes of failed requests)."""
@@ -74,6 +105,17 @@ class Guard:
             raise NotLoggedIn("You must be logged in.", source="session")
         return context.session
 
+    def validate_token(
+        self, context: RequestContext, token: str | None, application_id: int
+    ) -> Session | None:
+        """The live session of this application a token names, or None."""
+        return self.sessions.validate(
+            token,
+            application_id=application_id,
+            connection=context.connection(),
+            defer=context.deferred.append,
+        )
+
     def require_application(self, context: RequestContext) -> Application:
         """The application authenticated by HTTP Basic `applicationId:secret`."""
         if context.basic_credentials is None:
@@ -82,7 +124,7 @@ class Guard:
                 source="Authorization",
             )
         application_id, secret = context.basic_credentials
-        application = self.applications.authenticate(application_id, secret)
+        application = self.applications.authenticate(application_id, secret, context.connection())
         if application is None:
             raise ApplicationAuthFailed(
                 "Application ID or secret is incorrect.", source="Authorization"
@@ -92,7 +134,7 @@ class Guard:
     def require_admin(self, context: RequestContext) -> Session:
         """The session of a user holding `passport:admin` in application Passport."""
         session = self.require_session(context)
-        with self.database.read() as connection:
+        with self.reads(context) as connection:
             passport = self.applications.find_by_name(PASSPORT_APPLICATION, connection)
             allowed = passport is not None and has_permission(
                 connection, session.user_id, passport.id, ADMIN_PERMISSION

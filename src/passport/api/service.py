@@ -44,7 +44,7 @@ class ServiceController(Controller):
                 "Application name must be specified.", source="name", value=name or ""
             )
         checked = check_application_name(name)
-        application = self.applications.find_by_name(checked)
+        application = self.applications.find_by_name(checked, context.connection())
         if application is None:
             raise NotFound(f"Could not find application '{checked}'.", source="name", value=checked)
         return {

@@ -48,14 +48,18 @@ class SessionController(Controller):
             "ExpiresAt": iso(new.session),
         }
 
-    @api_method("validate", methods=("POST",))
+    @api_method("validate", methods=("POST",), inline=True)
     def validate(self, context: RequestContext, token: str | None) -> dict[str, Any]:
         """Whether a token names a live session of the calling application, and whose."""
         application = self.guard.require_application(context)
-        session = self.sessions.validate(token, application_id=application.id)
+        session = self.guard.validate_token(context, token, application.id)
         if session is None:
             return {"Valid": False}
-        return {"Valid": True, **identity_data(self.database, session), "ExpiresAt": iso(session)}
+        return {
+            "Valid": True,
+            **identity_data(self.guard, context, session),
+            "ExpiresAt": iso(session),
+        }
 
     @api_method("end", methods=("POST",))
     def end(self, context: RequestContext, token: str | None) -> dict[str, Any]:
@@ -84,7 +88,7 @@ class PermissionController(Controller):
         self.guard = guard
         self.sessions = sessions
 
-    @api_method("check", methods=("GET", "POST"), read_only=True)
+    @api_method("check", methods=("GET", "POST"), read_only=True, inline=True)
     def check(
         self,
         context: RequestContext,
@@ -100,7 +104,7 @@ class PermissionController(Controller):
         session: Session | None
         if token is not None:
             app = self.guard.require_application(context)
-            session = self.sessions.validate(token, application_id=app.id)
+            session = self.guard.validate_token(context, token, app.id)
             if session is None:
                 raise NotLoggedIn("Token is not a live session.", source="token")
             application_id = app.id
@@ -112,12 +116,12 @@ class PermissionController(Controller):
                 label="Application",
                 max_length=APPLICATION_NAME_MAX,
             )
-            found = self.guard.applications.find_by_name(name)
+            found = self.guard.applications.find_by_name(name, context.connection())
             if found is None:
                 raise NotFound(
                     f"Could not find application '{name}'.", source="application", value=name
                 )
             application_id = found.id
-        with self.database.read() as connection:
+        with self.guard.reads(context) as connection:
             allowed = has_permission(connection, session.user_id, application_id, checked)
         return {"Allowed": allowed}

@@ -12,6 +12,7 @@ from passport.storage.database import Database
 from passport.storage.tables import audit_event
 
 AUDIT_PAGE_MAX = 1000
+_INSERT = insert(audit_event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +70,10 @@ class AuditLog:
             "detail": detail[:255] or None,
         }
         if connection is not None:
-            connection.execute(insert(audit_event).values(**values))
+            connection.execute(_INSERT, values)
             return
         with self.database.write() as own:
-            own.execute(insert(audit_event).values(**values))
+            own.execute(_INSERT, values)
 
     def events(self, *, since: datetime | None = None, limit: int = 100) -> list[AuditEvent]:
         """Events in time order, from `since` on, at most `limit` (capped at 1000)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from passport.identity.audit import Actor, AuditLog
 from passport.identity.clock import Clock
@@ -55,7 +55,17 @@ class Credentials:
         return cls(checked, password)
 
 
+@dataclass(frozen=True, slots=True)
+class _SessionFor:
+    """A login's request for a session: the browser's (None) or an application's."""
+
+    application_id: int | None
+
+
 FAILED = "Username or password is incorrect."
+_CANDIDATE = select(user_account.c.id, user_account.c.password_hash, user_account.c.locked).where(
+    user_account.c.username_key == bindparam("key")
+)
 THROTTLED = "Too many failed attempts; try again later."
 
 
@@ -83,16 +93,31 @@ class LoginService:
 
     def verify(self, credentials: Credentials, actor: Actor, *, action: str) -> User:
         """The user whose password this is; LoginFailed or LoginThrottled otherwise."""
+        user, _ = self._check(credentials, actor, action=action, session=None)
+        return user
+
+    def login(
+        self, credentials: Credentials, actor: Actor, *, application_id: int | None, action: str
+    ) -> tuple[User, NewSession]:
+        """Verify the credentials and open a session (for the browser or an application)."""
+        user, new = self._check(
+            credentials, actor, action=action, session=_SessionFor(application_id)
+        )
+        if new is None:  # pragma: no cover - _check opens one whenever it is asked to
+            raise RuntimeError("login opened no session")
+        return user, new
+
+    def _check(
+        self, credentials: Credentials, actor: Actor, *, action: str, session: _SessionFor | None
+    ) -> tuple[User, NewSession | None]:
+        # Claim the tries, verify the hash, then settle the tries and (for a login) open
+        # the session in one transaction.
         now = self.clock.now()
         target = f"user:{credentials.username[:64]}"
         key = username_key(credentials.username)
         with self.database.write() as connection:
             address_ok = claim_address_try(connection, self.policy, actor.client_address, now)
-            row = connection.execute(
-                select(
-                    user_account.c.id, user_account.c.password_hash, user_account.c.locked
-                ).where(user_account.c.username_key == key)
-            ).first()
+            row = connection.execute(_CANDIDATE, {"key": key}).first()
             account_ok = True
             if row is not None and address_ok:
                 account_ok = claim_account_try(connection, self.policy, row.id, now)
@@ -113,45 +138,57 @@ class LoginService:
                     actor, action, target, success=False, detail=detail, connection=connection
                 )
             raise LoginFailed(FAILED, field="username", value=credentials.username)
+        # Rehashing (argon2 parameters changed) happens before the write lock is taken.
+        rehashed = (
+            self.hashing.hash(credentials.password)
+            if self.hashing.needs_rehash(row.password_hash)
+            else None
+        )
         with self.database.write() as connection:
+            user = self.users.find(credentials.username, connection)
+            if user is None:  # deleted between the two transactions
+                raise LoginFailed(FAILED, field="username", value=credentials.username)
             settle_account_success(connection, row.id, now)
             refund_address_try(connection, actor.client_address)
-            if self.hashing.needs_rehash(row.password_hash):
+            if rehashed is not None:
                 connection.execute(
                     update(user_account)
                     .where(user_account.c.id == row.id)
-                    .values(password_hash=self.hashing.hash(credentials.password))
+                    .values(password_hash=rehashed)
                 )
-        user = self.users.find(credentials.username)
-        if user is None:  # deleted between the two transactions
-            raise LoginFailed(FAILED, field="username", value=credentials.username)
-        return user
-
-    def login(
-        self, credentials: Credentials, actor: Actor, *, application_id: int | None, action: str
-    ) -> tuple[User, NewSession]:
-        """Verify the credentials and open a session (for the browser or an application)."""
-        user = self.verify(credentials, actor, action=action)
-        return user, self.open_session(user, actor, application_id=application_id, action=action)
+            opened = None
+            if session is not None:
+                opened = self._open(connection, user, actor, session.application_id, action)
+        return user, opened
 
     def open_session(
         self, user: User, actor: Actor, *, application_id: int | None, action: str
     ) -> NewSession:
         """A new session for a user whose credentials were just verified."""
         with self.database.write() as connection:
-            new = self.sessions.create(
-                connection,
-                user.id,
-                user.username,
-                application_id=application_id,
-                client_address=actor.client_address,
-            )
-            self.audit.record(
-                Actor(f"user:{user.username}", actor.client_address),
-                action,
-                f"user:{user.username}",
-                success=True,
-                detail="" if application_id is None else f"application {application_id}",
-                connection=connection,
-            )
+            return self._open(connection, user, actor, application_id, action)
+
+    def _open(
+        self,
+        connection: Connection,
+        user: User,
+        actor: Actor,
+        application_id: int | None,
+        action: str,
+    ) -> NewSession:
+        new = self.sessions.create(
+            connection,
+            user.id,
+            user.username,
+            application_id=application_id,
+            client_address=actor.client_address,
+        )
+        self.audit.record(
+            Actor(f"user:{user.username}", actor.client_address),
+            action,
+            f"user:{user.username}",
+            success=True,
+            detail="" if application_id is None else f"application {application_id}",
+            connection=connection,
+        )
         return new

@@ -7,8 +7,10 @@ revoked session through.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
@@ -20,6 +22,7 @@ from passport.storage.tables import login_session, user_account
 # last_seen_at is written at most this often per session: reads stay reads.
 TOUCH_INTERVAL = timedelta(seconds=60)
 TOKEN_TEXT_MAX = 256
+_INSERT = insert(login_session)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +85,16 @@ class SessionService:
         now = self.clock.now()
         expires = now + self.absolute
         result = connection.execute(
-            insert(login_session).values(
-                token_hash=token_hash(token),
-                user_id=user_id,
-                application_id=application_id,
-                created_at=now,
-                last_seen_at=now,
-                expires_at=expires,
-                client_address=client_address[:64],
-            )
+            _INSERT,
+            {
+                "token_hash": token_hash(token),
+                "user_id": user_id,
+                "application_id": application_id,
+                "created_at": now,
+                "last_seen_at": now,
+                "expires_at": expires,
+                "client_address": client_address[:64],
+            },
         )
         (session_id,) = result.inserted_primary_key or (0,)
         session = Session(
@@ -104,13 +108,20 @@ class SessionService:
         *,
         application_id: int | None = None,
         connection: Connection | None = None,
+        defer: Callable[[Callable[[], None]], None] | None = None,
     ) -> Session | None:
-        """The live session for a token (of this application, or the browser's), or None."""
+        """The live session for a token (of this application, or the browser's), or None.
+
+        At most once a minute a session's last-seen time is written: at once, or handed to
+        `defer` to run after the caller's read (so a read can stay on the event loop).
+        """
         if not token or len(token) > TOKEN_TEXT_MAX:
             return None
         if connection is None:
             with self.database.read() as own:
-                return self.validate(token, application_id=application_id, connection=own)
+                return self.validate(
+                    token, application_id=application_id, connection=own, defer=defer
+                )
         row = connection.execute(self._lookup, {"token_hash": token_hash(token)}).first()
         if row is None or row.application_id != application_id:
             return None
@@ -118,7 +129,11 @@ class SessionService:
         if now >= row.expires_at or now - row.last_seen_at >= self.idle:
             return None
         if now - row.last_seen_at >= TOUCH_INTERVAL:
-            self._touch(row.id, row.last_seen_at, now)
+            touch = partial(self._touch, row.id, row.last_seen_at, now)
+            if defer is None:
+                touch()
+            else:
+                defer(touch)
         return Session(
             row.id,
             row.user_id,

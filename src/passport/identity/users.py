@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from passport.identity.audit import Actor, AuditLog
@@ -107,6 +107,7 @@ _USER_COLUMNS = (
     user_account.c.created_at,
     user_account.c.last_login_at,
 )
+_BY_KEY = select(*_USER_COLUMNS).where(user_account.c.username_key == bindparam("key"))
 
 
 class UserService:
@@ -175,9 +176,7 @@ class UserService:
         if connection is None:
             with self.database.read() as own:
                 return self.find(username, own)
-        row = connection.execute(
-            select(*_USER_COLUMNS).where(user_account.c.username_key == username_key(username))
-        ).first()
+        row = connection.execute(_BY_KEY, {"key": username_key(username)}).first()
         return None if row is None else _user(row)
 
     def get(self, username: str | None, *, field: str = "username") -> User:

@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from passport.api.context import RequestContext
-from passport.api.dispatch import Dispatcher
+from passport.api.dispatch import ApiCall, Dispatcher
 from passport.api.envelope import ApiResponse, client_error, server_error
 from passport.api.errors import BodyTooLarge, ClientError, CrossSiteRefused
 from passport.web.body import BodyTooLargeError, header, read_body
@@ -84,15 +84,12 @@ class EnvelopeEndpoint:
             return client_error(error, logged_in=logged_in)
         context.jsonp = call.callback is not None
         response: ApiResponse
-        if (
-            self.inline_reads
-            and call.method.spec.inline
-            and context.session_token is None
-            and not context.origin
-        ):
+        if self.inline_reads and call.method.spec.inline:
             response = self.dispatcher.invoke(call, context)
+            if context.deferred:
+                await run_in_threadpool(_run_deferred, context)
         else:
-            response = await run_in_threadpool(self.dispatcher.invoke, call, context)
+            response = await run_in_threadpool(_invoke, self.dispatcher, call, context)
         _add_session_effects(response, context)
         return response
 
@@ -138,6 +135,22 @@ class EnvelopeEndpoint:
             ]
         )
         return response
+
+
+def _invoke(dispatcher: Dispatcher, call: ApiCall, context: RequestContext) -> ApiResponse:
+    response = dispatcher.invoke(call, context)
+    _run_deferred(context)
+    return response
+
+
+def _run_deferred(context: RequestContext) -> None:
+    # The answer is already decided; a write that was only bookkeeping must not change it.
+    for deferred in context.deferred:
+        try:
+            deferred()
+        except Exception:  # logged with the request's reference, the answer stands
+            log.exception("api.deferred_write_failed", reference=context.request_id)
+    context.deferred.clear()
 
 
 def _add_session_effects(response: ApiResponse, context: RequestContext) -> None:
