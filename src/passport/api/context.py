@@ -9,6 +9,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection
 
+from passport.identity.groups import Memberships
 from passport.identity.sessions import Session
 from passport.storage.database import Database
 
@@ -61,6 +62,8 @@ class RequestContext:
     origin_from_referer: bool = False
     jsonp: bool = False
     session: Session | None = None
+    # For `identity` methods: the session's memberships, read with the session.
+    memberships: Memberships | None = None
     new_session_token: str | None = None
     end_session: bool = False
     cors_origin: str | None = None

@@ -115,10 +115,10 @@ class Dispatcher:
                 data = call.method.call(context, call.arguments)
             elif call.method.spec.inline:
                 with self.guard.shared_reads(context):
-                    self.guard.prepare(context)
+                    self.guard.prepare(context, identity=call.method.spec.identity)
                     data = call.method.call(context, call.arguments)
             else:
-                self.guard.prepare(context)
+                self.guard.prepare(context, identity=call.method.spec.identity)
                 data = call.method.call(context, call.arguments)
         except ClientError as error:
             return client_error(error, logged_in=context.logged_in, callback=call.callback)

@@ -15,6 +15,7 @@ from passport.api.errors import (
     PermissionDenied,
 )
 from passport.identity.applications import PASSPORT_APPLICATION, Application, ApplicationService
+from passport.identity.checks import SessionCheck, SessionChecker
 from passport.identity.groups import has_permission
 from passport.identity.sessions import Session, SessionService
 from passport.storage.database import Database
@@ -34,6 +35,7 @@ class Guard:
     ) -> None:
         self.database = database
         self.sessions = sessions
+        self.checker = SessionChecker(sessions)
         self.applications = applications
         self.public_origin = public_origin
 
@@ -57,8 +59,11 @@ class Guard:
         with self.database.read() as connection:
             yield connection
 
-    def prepare(self, context: RequestContext) -> None:
-        """Check CSRF and set `session` and `cors_origin`; raises CrossSiteRefused."""
+    def prepare(self, context: RequestContext, *, identity: bool = False) -> None:
+        """Check CSRF and set `session` and `cors_origin`; raises CrossSiteRefused.
+
+        With `identity`, the session's memberships are read with it (`memberships`).
+        """
         origin = context.origin
         registered = jsonp_sessions = False
         if origin is not None and origin != self.public_origin:
@@ -87,7 +92,16 @@ class Guard:
             )
         if registered and not context.origin_from_referer:
             context.cors_origin = origin
-        if context.session_token is not None:
+        if context.session_token is None:
+            return
+        if identity:
+            with self.reads(context) as connection:
+                check = self.checker.browser(
+                    connection, context.session_token, defer=context.deferred.append
+                )
+            context.session = check.session
+            context.memberships = check.memberships
+        else:
             context.session = self.sessions.validate(
                 context.session_token,
                 connection=context.connection(),
@@ -116,14 +130,33 @@ class Guard:
             defer=context.deferred.append,
         )
 
-    def require_application(self, context: RequestContext) -> Application:
-        """The application authenticated by HTTP Basic `applicationId:secret`."""
+    def check_application_token(self, context: RequestContext, token: str | None) -> SessionCheck:
+        """The calling application's session a token names, with the user's memberships,
+        in one statement; ApplicationAuthFailed when the application's credentials are not
+        right."""
+        credentials = self._basic_credentials(context)
+        with self.reads(context) as connection:
+            check = self.checker.application(
+                connection, credentials, token, defer=context.deferred.append
+            )
+        if check.application is None:
+            raise ApplicationAuthFailed(
+                "Application ID or secret is incorrect.", source="Authorization"
+            )
+        return check
+
+    @staticmethod
+    def _basic_credentials(context: RequestContext) -> tuple[str, str]:
         if context.basic_credentials is None:
             raise ApplicationAuthFailed(
                 "Application credentials (HTTP Basic applicationId:secret) are required.",
                 source="Authorization",
             )
-        application_id, secret = context.basic_credentials
+        return context.basic_credentials
+
+    def require_application(self, context: RequestContext) -> Application:
+        """The application authenticated by HTTP Basic `applicationId:secret`."""
+        application_id, secret = self._basic_credentials(context)
         application = self.applications.authenticate(application_id, secret, context.connection())
         if application is None:
             raise ApplicationAuthFailed(

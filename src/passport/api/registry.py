@@ -25,6 +25,7 @@ class MethodSpec:
     http_methods: frozenset[str]
     read_only: bool
     inline: bool
+    identity: bool
     summary: str
 
 
@@ -62,12 +63,16 @@ def api_method(
     methods: Iterable[str] = ("GET", "POST"),
     read_only: bool = False,
     inline: bool = False,
+    identity: bool = False,
     summary: str = "",
 ) -> Callable[[F], F]:
     """Mark a controller method as reachable at `/<Controller>/<name>`.
 
     `read_only` methods may answer JSONP; `inline` methods run on the event loop without a
-    threadpool hop (only for one short indexed read, where the hop costs more than the read).
+    threadpool hop (only for short indexed reads, where the hop costs more than the reads;
+    a write they need is put off, see `RequestContext.deferred`). `identity` methods report
+    the session's groups and permissions: the guard reads them with the session, in one
+    statement.
     """
     http_methods = frozenset(method.upper() for method in methods)
     if read_only is False and "GET" in http_methods:
@@ -75,7 +80,7 @@ def api_method(
 
     def mark(function: F) -> F:
         doc = summary or (inspect.getdoc(function) or "").split("\n", 1)[0]
-        setattr(function, _MARK, MethodSpec(name, http_methods, read_only, inline, doc))
+        setattr(function, _MARK, MethodSpec(name, http_methods, read_only, inline, identity, doc))
         return function
 
     return mark

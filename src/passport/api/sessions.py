@@ -51,14 +51,13 @@ class SessionController(Controller):
     @api_method("validate", methods=("POST",), inline=True)
     def validate(self, context: RequestContext, token: str | None) -> dict[str, Any]:
         """Whether a token names a live session of the calling application, and whose."""
-        application = self.guard.require_application(context)
-        session = self.guard.validate_token(context, token, application.id)
-        if session is None:
+        check = self.guard.check_application_token(context, token)
+        if check.session is None:
             return {"Valid": False}
         return {
             "Valid": True,
-            **identity_data(self.guard, context, session),
-            "ExpiresAt": iso(session),
+            **identity_data(check.session, check.memberships),
+            "ExpiresAt": iso(check.session),
         }
 
     @api_method("end", methods=("POST",))

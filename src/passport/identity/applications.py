@@ -58,6 +58,32 @@ class NewApplication:
     secret: str
 
 
+@dataclass(frozen=True, slots=True)
+class StoredCredentials:
+    """An application's row as credentials are checked against it."""
+
+    id: int
+    name: str
+    secret_hash: str | None
+
+
+def application_number(application_id: str) -> int | None:
+    """The number an `applicationId` credential names, or None when it names none."""
+    if application_id.isascii() and application_id.isdigit() and len(application_id) < 10:
+        return int(application_id)
+    return None
+
+
+def credentials_match(stored: StoredCredentials | None, secret: str) -> Application | None:
+    """The application when the secret is its client secret, else None. The comparison
+    runs against a dummy hash when there is no such application (the same time either way).
+    """
+    stored_hash = stored.secret_hash if stored is not None and stored.secret_hash else None
+    if token_matches(secret, stored_hash or _DUMMY_SECRET_HASH) and stored and stored_hash:
+        return Application(id=stored.id, name=stored.name)
+    return None
+
+
 def check_application_name(name: str | None) -> str:
     """The application name, checked; raises InvalidValue when missing or malformed."""
     return check_name(
@@ -119,12 +145,14 @@ class ApplicationService:
             with self.database.read() as own:
                 return self.authenticate(application_id, secret, own)
         row = None
-        if application_id.isascii() and application_id.isdigit() and len(application_id) < 10:
-            row = connection.execute(_secret_by_id, {"id": int(application_id)}).first()
-        stored = row.secret_hash if row is not None and row.secret_hash else _DUMMY_SECRET_HASH
-        if token_matches(secret, stored) and row is not None and row.secret_hash:
-            return Application(id=row.applicationid, name=row.name)
-        return None
+        number = application_number(application_id)
+        if number is not None:
+            row = connection.execute(_secret_by_id, {"id": number}).first()
+        if row is None:
+            return credentials_match(None, secret)
+        return credentials_match(
+            StoredCredentials(row.applicationid, row.name, row.secret_hash), secret
+        )
 
     def origin_status(self, origin: str, connection: Connection | None = None) -> tuple[bool, bool]:
         """(registered by some application, and one of those lets JSONP carry sessions)."""

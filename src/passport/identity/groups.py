@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
+    Row,
+    Select,
     bindparam,
     delete,
     func,
@@ -329,53 +333,70 @@ class Memberships:
     permissions: dict[str, list[str]]
 
 
-# One statement, built once. One statement sees one snapshot on every backend, so it needs
-# no repeatable-read transaction around two queries: on PostgreSQL that saved the BEGIN and
-# ROLLBACK round trips (a whoAmI went from about 0.8 ms of CPU and 3.3 ms to 0.3 ms and
-# 1 ms for this part). Building the statements per call had cost more than running them.
-# Groups come first (kind 0) by name, then by application ('' for global groups);
-# permissions (kind 1) by application, then permission.
-_MEMBER_OF = select(group_member.c.group_id).where(group_member.c.user_id == bindparam("user_id"))
-_MEMBERSHIPS = union(
-    select(
-        literal_column("0").label("kind"),
-        user_group.c.name.label("first"),
-        func.coalesce(application_info.c.name, "").label("second"),
-        application_info.c.name.label("application"),
-    )
-    .select_from(user_group)
-    .join(group_member, group_member.c.group_id == user_group.c.id)
-    .outerjoin(application_info, application_info.c.applicationid == user_group.c.application_id)
-    .where(group_member.c.user_id == bindparam("user_id")),
-    select(
-        literal_column("1"),
-        application_info.c.name,
-        permission_grant.c.permission,
-        application_info.c.name,
-    )
-    .select_from(permission_grant)
-    .join(application_info, application_info.c.applicationid == permission_grant.c.application_id)
-    .where(
-        or_(
-            permission_grant.c.user_id == bindparam("user_id"),
-            permission_grant.c.group_id.in_(_MEMBER_OF),
+# Memberships are read with one statement, built once. One statement sees one snapshot on
+# every backend, so it needs no repeatable-read transaction around two queries: on
+# PostgreSQL that saved the BEGIN and ROLLBACK round trips (a whoAmI went from about 0.8 ms
+# of CPU and 3.3 ms to 0.3 ms and 1 ms for this part). Building the statements per call had
+# cost more than running them.
+def membership_selects(user_id: ColumnElement[int]) -> tuple[Select[Any], Select[Any]]:
+    """The two halves of a user's memberships: groups (kind 0) and permissions (kind 1).
+
+    Columns: kind, first, second, application. Groups give their name, then their
+    application's name ('' for global groups); permissions their application, then the
+    permission.
+    """
+    member_of = select(group_member.c.group_id).where(group_member.c.user_id == user_id)
+    groups = (
+        select(
+            literal_column("0").label("kind"),
+            user_group.c.name.label("first"),
+            func.coalesce(application_info.c.name, "").label("second"),
+            application_info.c.name.label("application"),
         )
-    ),
-).order_by("kind", "first", "second")
+        .select_from(user_group)
+        .join(group_member, group_member.c.group_id == user_group.c.id)
+        .outerjoin(
+            application_info, application_info.c.applicationid == user_group.c.application_id
+        )
+        .where(group_member.c.user_id == user_id)
+    )
+    permissions = (
+        select(
+            literal_column("1"),
+            application_info.c.name,
+            permission_grant.c.permission,
+            application_info.c.name,
+        )
+        .select_from(permission_grant)
+        .join(
+            application_info, application_info.c.applicationid == permission_grant.c.application_id
+        )
+        .where(
+            or_(permission_grant.c.user_id == user_id, permission_grant.c.group_id.in_(member_of))
+        )
+    )
+    return groups, permissions
+
+
+_MEMBERSHIPS = union(*membership_selects(bindparam("user_id"))).order_by("kind", "first", "second")
+
+
+def add_membership(memberships: Memberships, row: Row[Any]) -> None:
+    """Add one row of `membership_selects` to what a user belongs to and may do."""
+    if row.kind == 0:
+        memberships.groups.append(
+            row.first if row.application is None else f"{row.application}/{row.first}"
+        )
+    else:
+        memberships.permissions.setdefault(row.application, []).append(row.second)
 
 
 def memberships(connection: Connection, user_id: int) -> Memberships:
     """A user's groups and effective permissions (direct and through groups), per application."""
-    groups: list[str] = []
-    permissions: dict[str, list[str]] = {}
+    held = Memberships([], {})
     for row in connection.execute(_MEMBERSHIPS, {"user_id": user_id}):
-        if row.kind == 0:
-            groups.append(
-                row.first if row.application is None else f"{row.application}/{row.first}"
-            )
-        else:
-            permissions.setdefault(row.application, []).append(row.second)
-    return Memberships(groups, permissions)
+        add_membership(held, row)
+    return held
 
 
 def has_permission(

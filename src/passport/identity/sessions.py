@@ -37,6 +37,18 @@ class Session:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredSession:
+    """A session row (not revoked, its user not locked), before its timeouts are checked."""
+
+    id: int
+    user_id: int
+    username: str
+    application_id: int | None
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class NewSession:
     """A session just created, with its token (given to the client, never stored)."""
 
@@ -123,23 +135,38 @@ class SessionService:
                     token, application_id=application_id, connection=own, defer=defer
                 )
         row = connection.execute(self._lookup, {"token_hash": token_hash(token)}).first()
-        if row is None or row.application_id != application_id:
+        if row is None:
+            return None
+        stored = StoredSession(
+            row.id, row.user_id, row.username, row.application_id, row.last_seen_at, row.expires_at
+        )
+        return self.live(stored, application_id=application_id, defer=defer)
+
+    def live(
+        self,
+        stored: StoredSession,
+        *,
+        application_id: int | None,
+        defer: Callable[[Callable[[], None]], None] | None = None,
+    ) -> Session | None:
+        """The session a row describes if it is live and of this application, else None."""
+        if stored.application_id != application_id:
             return None
         now = self.clock.now()
-        if now >= row.expires_at or now - row.last_seen_at >= self.idle:
+        if now >= stored.expires_at or now - stored.last_seen_at >= self.idle:
             return None
-        if now - row.last_seen_at >= TOUCH_INTERVAL:
-            touch = partial(self._touch, row.id, row.last_seen_at, now)
+        if now - stored.last_seen_at >= TOUCH_INTERVAL:
+            touch = partial(self._touch, stored.id, stored.last_seen_at, now)
             if defer is None:
                 touch()
             else:
                 defer(touch)
         return Session(
-            row.id,
-            row.user_id,
-            row.username,
-            row.application_id,
-            min(row.expires_at, now + self.idle),
+            stored.id,
+            stored.user_id,
+            stored.username,
+            stored.application_id,
+            min(stored.expires_at, now + self.idle),
         )
 
     def _touch(self, session_id: int, seen: datetime, now: datetime) -> None:
