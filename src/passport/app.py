@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from passport import __version__
 from passport.api.account import AccountController
@@ -22,13 +24,13 @@ from passport.api.service import ServiceController
 from passport.api.sessions import PermissionController, SessionController
 from passport.api.xkms_admin import XkmsController
 from passport.config import Settings
-from passport.logs import configure_logging
+from passport.logs import AccessLog, configure_logging
 from passport.services import Services
 from passport.web.api import EnvelopeEndpoint
 from passport.web.metrics import Metrics
 from passport.web.middleware import ProxyHeadersMiddleware, RequestMiddleware
 from passport.web.ops import MetricsEndpoint, OpenApiEndpoint, Readiness, healthz
-from passport.web.soap import soap_routes
+from passport.web.soap import SoapEndpoint, soap_routes
 from passport.xkms.factory import xkms_service
 from passport.xkms.service import XkmsService
 
@@ -72,25 +74,68 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         Middleware(
             RequestMiddleware,
             metrics=metrics,
+            access_log=AccessLog(settings.log_format, settings.log_level),
             https=public_url.startswith("https://"),
             server_header=SERVER_HEADER if settings.server_header else None,
         ),
     ]
     if settings.trusted_proxies:
         middleware.insert(0, Middleware(ProxyHeadersMiddleware, trusted=settings.trusted_proxies))
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-    # Starlette's trailing-slash redirect builds its Location from the Host header.
-    app.router.redirect_slashes = False
-    app.router.default = EnvelopeEndpoint(
-        dispatcher,
-        public_url=public_url,
-        max_body=settings.json_max_bytes,
-        inline_reads=services.database.backend == "sqlite"
-        or settings.workers >= (os.cpu_count() or 1),
+    app = Starlette(middleware=middleware)
+    app.router = PassportRouter(
+        routes,
+        default=EnvelopeEndpoint(
+            dispatcher,
+            public_url=public_url,
+            max_body=settings.json_max_bytes,
+            inline_reads=services.database.backend == "sqlite"
+            or settings.workers >= (os.cpu_count() or 1),
+        ),
+        lifespan=lifespan,
     )
     app.state.services = services
     app.state.settings = settings
     return app
+
+
+class PassportRouter(Router):
+    """Starlette's router, with Passport's busy paths found by one dict lookup.
+
+    A SOAP service's path goes straight to its endpoint, and a path that no route names
+    straight to the envelope API: only the few fixed routes (health, metrics, OpenAPI) walk
+    Starlette's route list. Every path is exact: no route takes parameters.
+    """
+
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        *,
+        default: ASGIApp,
+        lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]],
+    ) -> None:
+        # Starlette's trailing-slash redirect builds its Location from the Host header.
+        super().__init__(
+            routes=list(routes), redirect_slashes=False, default=default, lifespan=lifespan
+        )
+        self.fast: dict[str, ASGIApp] = {
+            route.path: route.endpoint
+            for route in routes
+            if isinstance(route.endpoint, SoapEndpoint)
+        }
+        self.routed = frozenset(route.path for route in routes)
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Dispatch a request: by dict for SOAP and the envelope API, else Starlette's way."""
+        if scope["type"] == "http":
+            path = scope["path"]
+            endpoint = self.fast.get(path)
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
+            if path not in self.routed:
+                await self.default(scope, receive, send)
+                return
+        await super().app(scope, receive, send)
 
 
 def guard_for(services: Services, public_url: str) -> Guard:

@@ -6,14 +6,12 @@ import ipaddress
 import secrets
 import time
 
-import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from passport.logs import AccessLog
 from passport.web.body import header
 from passport.web.metrics import Metrics
 from passport.web.state import STATE_KEY, RequestState
-
-access_log = structlog.get_logger("passport.access")
 
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 SECURITY_HEADERS = (
@@ -32,11 +30,13 @@ class RequestMiddleware:
         app: ASGIApp,
         *,
         metrics: Metrics,
+        access_log: AccessLog,
         https: bool,
         server_header: str | None,
     ) -> None:
         self.app = app
         self.metrics = metrics
+        self.access_log = access_log
         headers = list(SECURITY_HEADERS)
         if https:
             headers.append(HSTS)
@@ -77,8 +77,7 @@ class RequestMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             self.metrics.observe(state.route, scope["method"], status, elapsed)
-            access_log.info(
-                "request",
+            self.access_log.request(
                 request_id=state.request_id,
                 client=state.client_address,
                 method=scope["method"],
