@@ -86,8 +86,10 @@ class EchoService:
     understood_headers = frozenset({(ECHO_NS, UNDERSTOOD)})
     server_tokens = ("Echo/1.0",)
 
-    def __init__(self, path: str = "/echo") -> None:
+    def __init__(self, path: str = "/echo", *, inline: bool = False) -> None:
         self.path = path
+        self.inline = inline
+        self.threads: list[int] = []
         self.requests: list[SoapRequest] = []
         self._lock = threading.Lock()
 
@@ -107,6 +109,7 @@ class EchoService:
         """Echo, refuse or explode, as the body element asks."""
         with self._lock:
             self.requests.append(request)
+            self.threads.append(threading.get_ident())
         operation = etree.QName(request.body).localname
         if operation == "Refuse" or request.body.findtext(f"{{{ECHO_NS}}}text") == REFUSE_TEXT:
             raise SoapFault(
@@ -123,6 +126,11 @@ class EchoService:
 def create(settings: Any) -> EchoService:
     """The factory the settings name as "soap.echo:create"."""
     return EchoService()
+
+
+def create_inline(settings: Any) -> EchoService:
+    """An echo service at /inline-echo that runs on the event loop."""
+    return EchoService("/inline-echo", inline=True)
 
 
 def create_second(settings: Any) -> EchoService:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import httpx
 import pytest
 from lxml import etree
 
+from passport.app import create_app
+from passport.config import Settings
 from passport.soap.service import SOAP12_ENV
 
-from .conftest import CLIENT_ADDRESS, PUBLIC_URL
-from .echo import ECHO_NS, UNDERSTOOD, EchoService
+from .conftest import CLIENT_ADDRESS, PUBLIC_URL, client_for, echo_service
+from .echo import ECHO_NS, REFUSE_TEXT, UNDERSTOOD, EchoService
 from .support import CONTENT_TYPES, NAMESPACES, envelope, post
 
 VERSIONS = ["1.1", "1.2"]
+REFUSE_BODY = f'<e:Echo xmlns:e="{ECHO_NS}"><e:text>{REFUSE_TEXT}</e:text></e:Echo>'
 
 
 def echoed_text(response: httpx.Response, version: str) -> str:
@@ -109,3 +115,27 @@ async def test_soap11_allows_qualified_elements_after_the_body(
     response = await post(client, "1.1", message)
     assert response.status_code == 200
     assert echo.calls == 1
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_a_service_runs_in_a_worker_thread_unless_it_declares_itself_inline(
+    make_settings: Callable[..., Settings], version: str
+) -> None:
+    app = create_app(make_settings(soap_services=["soap.echo:create", "soap.echo:create_inline"]))
+    threaded, inline = echo_service(app, "/echo"), echo_service(app, "/inline-echo")
+    headers = {"content-type": CONTENT_TYPES[version]}
+    async with client_for(app) as client:
+        loop_thread = threading.get_ident()
+        answers = [
+            await client.post(path, content=envelope(version), headers=headers)
+            for path in ("/echo", "/inline-echo")
+        ]
+        faulted = await client.post(
+            "/inline-echo", content=envelope(version, REFUSE_BODY), headers=headers
+        )
+
+    assert [echoed_text(answer, version) for answer in answers] == ["hello", "hello"]
+    assert faulted.status_code == (500 if version == "1.1" else 400)
+    assert len(threaded.threads) == 1
+    assert loop_thread not in threaded.threads
+    assert inline.threads == [loop_thread, loop_thread]

@@ -87,5 +87,7 @@ class SoapService(Protocol):
         ...
 
     def handle(self, request: SoapRequest) -> SoapResponse:
-        """Answer one request; may raise SoapFault. Runs in a worker thread."""
+        """Answer one request; may raise SoapFault. Runs in a worker thread, or on the
+        event loop when the service sets `inline = True` (an optional attribute: only for
+        services that do no I/O and little CPU work, where the thread hop costs more)."""
         ...
