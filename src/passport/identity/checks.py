@@ -152,8 +152,9 @@ class SessionChecker:
         stored: StoredCredentials | None = None
         remaining = []
         for row in rows:
-            if row.kind == -2:
-                stored = StoredCredentials(row.id, row.second, row.first)
+            # Rows unpacked by position: attribute access by name costs more than the rest.
+            if row[0] == -2:
+                stored = StoredCredentials(row[4], row[2], row[1])
             else:
                 remaining.append(row)
         application = credentials_match(stored, secret)
@@ -173,21 +174,14 @@ class SessionChecker:
     ) -> SessionCheck:
         session: Session | None = None
         held = Memberships([], {})
-        for row in rows:
-            if row.kind == -1:
-                stored = StoredSession(
-                    row.id,
-                    row.user_id,
-                    row.first,
-                    row.application_id,
-                    row.last_seen_at,
-                    row.expires_at,
-                )
+        for kind, first, second, of, row_id, user_id, app_id, last_seen, expires in rows:
+            if kind == -1:
+                stored = StoredSession(row_id, user_id, first, app_id, last_seen, expires)
                 session = self.sessions.live(stored, application_id=application_id, defer=defer)
                 if session is None:
                     break
             else:
-                add_membership(held, row)
+                add_membership(held, kind, first, second, of)
         if session is None:
             return SessionCheck(None, application=application)
         return SessionCheck(session, held, application)

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Row,
     Select,
     bindparam,
     delete,
@@ -381,21 +380,21 @@ def membership_selects(user_id: ColumnElement[int]) -> tuple[Select[Any], Select
 _MEMBERSHIPS = union(*membership_selects(bindparam("user_id"))).order_by("kind", "first", "second")
 
 
-def add_membership(memberships: Memberships, row: Row[Any]) -> None:
+def add_membership(
+    memberships: Memberships, kind: int, first: str, second: str, application: str | None
+) -> None:
     """Add one row of `membership_selects` to what a user belongs to and may do."""
-    if row.kind == 0:
-        memberships.groups.append(
-            row.first if row.application is None else f"{row.application}/{row.first}"
-        )
+    if kind == 0:
+        memberships.groups.append(first if application is None else f"{application}/{first}")
     else:
-        memberships.permissions.setdefault(row.application, []).append(row.second)
+        memberships.permissions.setdefault(application or "", []).append(second)
 
 
 def memberships(connection: Connection, user_id: int) -> Memberships:
     """A user's groups and effective permissions (direct and through groups), per application."""
     held = Memberships([], {})
-    for row in connection.execute(_MEMBERSHIPS, {"user_id": user_id}):
-        add_membership(held, row)
+    for kind, first, second, application in connection.execute(_MEMBERSHIPS, {"user_id": user_id}):
+        add_membership(held, kind, first, second, application)
     return held
 
 
