@@ -41,6 +41,7 @@ from passport.identity.applications import (
 from passport.identity.groups import Memberships, add_membership, membership_selects
 from passport.identity.secrets import token_hash
 from passport.identity.sessions import TOKEN_TEXT_MAX, Session, SessionService, StoredSession
+from passport.storage.prepared import PreparedRead
 from passport.storage.tables import application_info, login_session, user_account
 
 _NO_TEXT = cast(null(), String())
@@ -93,8 +94,8 @@ def _statement(*first: Select[Any]) -> CompoundSelect[Any]:
     ).order_by("kind", "first", "second")
 
 
-_BROWSER_CHECK = _statement(_SESSION)
-_APPLICATION_CHECK = _statement(_APPLICATION, _SESSION)
+_BROWSER_CHECK = PreparedRead(_statement(_SESSION))
+_APPLICATION_CHECK = PreparedRead(_statement(_APPLICATION, _SESSION))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ class SessionChecker:
         """The browser session a cookie token names, with its user's memberships."""
         if not token or len(token) > TOKEN_TEXT_MAX:
             return SessionCheck(None)
-        rows = connection.execute(_BROWSER_CHECK, {"token_hash": token_hash(token)})
+        rows = _BROWSER_CHECK.rows(connection, {"token_hash": token_hash(token)})
         return self._found(rows, None, application_id=None, defer=defer)
 
     def application(
@@ -140,8 +141,8 @@ class SessionChecker:
         application_id, secret = credentials
         number = application_number(application_id)
         usable = bool(token) and len(token or "") <= TOKEN_TEXT_MAX
-        rows = connection.execute(
-            _APPLICATION_CHECK,
+        rows = _APPLICATION_CHECK.rows(
+            connection,
             {
                 # No row has ID -1 or this hash: the credentials are still compared (against
                 # a dummy), so a bad ID or token takes the same path as a good one.
