@@ -1,4 +1,4 @@
-"""PreparedRead: driver SQL compiled once, answering exactly as SQLAlchemy's execution does."""
+"""PreparedStatement: driver SQL compiled once, answering exactly as SQLAlchemy's execution does."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, insert, literal_column, select, text, un
 from sqlalchemy.exc import DBAPIError
 
 from passport.storage.database import Database
-from passport.storage.prepared import PreparedRead
+from passport.storage.prepared import PreparedStatement
 from passport.storage.tables import application_info, login_session, user_account
 
 SEEN = datetime(2026, 3, 4, 5, 6, 7)  # whole seconds: MariaDB DATETIME keeps no fraction
@@ -68,7 +68,7 @@ def seeded(database: Database) -> Database:
 
 
 def test_rows_are_those_sqlalchemy_returns_with_the_same_types(seeded: Database) -> None:
-    prepared = PreparedRead(STATEMENT)
+    prepared = PreparedStatement(STATEMENT)
     with seeded.read() as connection:
         expected = [tuple(row) for row in connection.execute(STATEMENT, {"name": "Alice"})]
         first = prepared.rows(connection, {"name": "Alice"})
@@ -86,7 +86,7 @@ def test_rows_are_those_sqlalchemy_returns_with_the_same_types(seeded: Database)
 
 
 def test_a_driver_error_is_raised_as_sqlalchemys_error(database: Database) -> None:
-    broken = PreparedRead(select(text("no_such_column")).select_from(user_account))
+    broken = PreparedStatement(select(text("no_such_column")).select_from(user_account))
     with database.read() as connection, pytest.raises(DBAPIError) as raised:
         broken.rows(connection, {})
     assert "no_such_column" in str(raised.value)
@@ -97,7 +97,7 @@ def test_a_driver_error_is_raised_as_sqlalchemys_error(database: Database) -> No
 def test_a_lost_connection_is_invalidated_and_the_next_read_reconnects(
     database: Database,
 ) -> None:
-    prepared = PreparedRead(select(func.count()).select_from(user_account))
+    prepared = PreparedStatement(select(func.count()).select_from(user_account))
     with database.read() as connection:
         pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
     with database.engine.connect() as killer:

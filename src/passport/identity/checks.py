@@ -41,7 +41,7 @@ from passport.identity.applications import (
 from passport.identity.groups import Memberships, add_membership, membership_selects
 from passport.identity.secrets import token_hash
 from passport.identity.sessions import TOKEN_TEXT_MAX, Session, SessionService, StoredSession
-from passport.storage.prepared import PreparedRead
+from passport.storage.prepared import PreparedStatement
 from passport.storage.tables import application_info, login_session, user_account
 
 _NO_TEXT = cast(null(), String())
@@ -94,8 +94,8 @@ def _statement(*first: Select[Any]) -> CompoundSelect[Any]:
     ).order_by("kind", "first", "second")
 
 
-_BROWSER_CHECK = PreparedRead(_statement(_SESSION))
-_APPLICATION_CHECK = PreparedRead(_statement(_APPLICATION, _SESSION))
+_BROWSER_CHECK = PreparedStatement(_statement(_SESSION))
+_APPLICATION_CHECK = PreparedStatement(_statement(_APPLICATION, _SESSION))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from passport.identity.throttle import (
 )
 from passport.identity.users import User, UserService, username_key
 from passport.storage.database import Database
+from passport.storage.prepared import PreparedStatement
 from passport.storage.tables import USERNAME_MAX, user_account
 
 
@@ -56,6 +57,15 @@ class Credentials:
 
 
 @dataclass(frozen=True, slots=True)
+class _Candidate:
+    """The account a login names, as read before its password is checked."""
+
+    id: int
+    password_hash: str | None
+    locked: bool
+
+
+@dataclass(frozen=True, slots=True)
 class _SessionFor:
     """A login's request for a session: the browser's (None) or an application's."""
 
@@ -63,8 +73,10 @@ class _SessionFor:
 
 
 FAILED = "Username or password is incorrect."
-_CANDIDATE = select(user_account.c.id, user_account.c.password_hash, user_account.c.locked).where(
-    user_account.c.username_key == bindparam("key")
+_CANDIDATE = PreparedStatement(
+    select(user_account.c.id, user_account.c.password_hash, user_account.c.locked).where(
+        user_account.c.username_key == bindparam("key")
+    )
 )
 THROTTLED = "Too many failed attempts; try again later."
 
@@ -117,7 +129,8 @@ class LoginService:
         key = username_key(credentials.username)
         with self.database.write() as connection:
             address_ok = claim_address_try(connection, self.policy, actor.client_address, now)
-            row = connection.execute(_CANDIDATE, {"key": key}).first()
+            found = _CANDIDATE.rows(connection, {"key": key})
+            row = _Candidate(*found[0]) if found else None
             account_ok = True
             if row is not None and address_ok:
                 account_ok = claim_account_try(connection, self.policy, row.id, now)
@@ -141,7 +154,7 @@ class LoginService:
         # Rehashing (argon2 parameters changed) happens before the write lock is taken.
         rehashed = (
             self.hashing.hash(credentials.password)
-            if self.hashing.needs_rehash(row.password_hash)
+            if row.password_hash is not None and self.hashing.needs_rehash(row.password_hash)
             else None
         )
         with self.database.write() as connection:

@@ -17,6 +17,7 @@ from passport.identity.passwords import PasswordHashing, check_new_password
 from passport.identity.secrets import new_token, token_hash
 from passport.identity.text import check_name
 from passport.storage.database import Database
+from passport.storage.prepared import PreparedStatement
 from passport.storage.tables import (
     DISPLAY_NAME_MAX,
     EMAIL_MAX,
@@ -107,7 +108,9 @@ _USER_COLUMNS = (
     user_account.c.created_at,
     user_account.c.last_login_at,
 )
-_BY_KEY = select(*_USER_COLUMNS).where(user_account.c.username_key == bindparam("key"))
+_BY_KEY = PreparedStatement(
+    select(*_USER_COLUMNS).where(user_account.c.username_key == bindparam("key"))
+)
 
 
 class UserService:
@@ -176,8 +179,11 @@ class UserService:
         if connection is None:
             with self.database.read() as own:
                 return self.find(username, own)
-        row = connection.execute(_BY_KEY, {"key": username_key(username)}).first()
-        return None if row is None else _user(row)
+        found = _BY_KEY.rows(connection, {"key": username_key(username)})
+        if not found:
+            return None
+        user_id, name, email, display_name, locked, created_at, last_login_at = found[0]
+        return User(user_id, name, email, display_name, bool(locked), created_at, last_login_at)
 
     def get(self, username: str | None, *, field: str = "username") -> User:
         """The user with this username; NotFound otherwise."""

@@ -1,8 +1,8 @@
-"""Hot reads compiled once per backend and run on the driver's cursor.
+"""Hot statements compiled once per backend and run on the driver's cursor.
 
 SQLAlchemy Core spends about 30 µs of CPU per statement on SQLite (more on PostgreSQL)
 setting up its execution context and result object; a session check runs one statement on
-every request, so for the few statements on that path Passport runs the SQL that
+every request and a login nine, so for the few statements on those paths Passport runs the SQL that
 SQLAlchemy compiled for the backend directly on the driver's cursor. Parameters and
 results are processed exactly as SQLAlchemy would (the same bind and result processors),
 and a driver error is raised as SQLAlchemy's own error class, after invalidating the
@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql.expression import CompoundSelect, Select
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 Processor = Callable[[Any], Any]
 
@@ -32,15 +33,36 @@ class _Compiled:
     results: tuple[Processor | None, ...]
 
 
-class PreparedRead:
-    """A SELECT (or UNION) run as plain driver SQL; rows come back as tuples."""
+class PreparedStatement:
+    """A statement run as plain driver SQL: `rows` for a SELECT (or UNION), as tuples;
+    `execute` for INSERT, UPDATE or DELETE, inside the caller's transaction."""
 
-    def __init__(self, statement: Select[Any] | CompoundSelect[Any]) -> None:
+    def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self._by_dialect: dict[str, _Compiled] = {}
 
     def rows(self, connection: Connection, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row the statement yields for these parameters."""
+        compiled, fetched, _ = self._run(connection, parameters, fetch=True)
+        if not any(compiled.results):
+            return [tuple(row) for row in fetched]
+        results = compiled.results
+        return [
+            tuple(
+                value if process is None else process(value)
+                for process, value in zip(results, row, strict=True)
+            )
+            for row in fetched
+        ]
+
+    def execute(self, connection: Connection, parameters: Mapping[str, Any]) -> int:
+        """Run the statement; the number of rows it matched."""
+        _, _, count = self._run(connection, parameters, fetch=False)
+        return count
+
+    def _run(
+        self, connection: Connection, parameters: Mapping[str, Any], *, fetch: bool
+    ) -> tuple[_Compiled, Sequence[Any], int]:
         dialect = connection.dialect
         compiled = self._by_dialect.get(dialect.name) or self._compile(dialect)
         values = {**compiled.defaults, **parameters}
@@ -53,7 +75,7 @@ class PreparedRead:
         cursor = raw.cursor()
         try:
             cursor.execute(compiled.sql, arguments)
-            fetched = cursor.fetchall()
+            return compiled, cursor.fetchall() if fetch else (), cursor.rowcount
         except dialect.loaded_dbapi.Error as error:
             lost = dialect.is_disconnect(error, raw.dbapi_connection, cursor)
             if lost:
@@ -68,19 +90,11 @@ class PreparedRead:
             ) from error
         finally:
             cursor.close()
-        if not any(compiled.results):
-            return [tuple(row) for row in fetched]
-        results = compiled.results
-        return [
-            tuple(
-                value if process is None else process(value)
-                for process, value in zip(results, row, strict=True)
-            )
-            for row in fetched
-        ]
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
+        if not isinstance(compiled, SQLCompiler):
+            raise TypeError(f"not a SQL statement: {self.statement!r}")
         binds = {
             name: process
             for name, process in (
@@ -89,9 +103,9 @@ class PreparedRead:
             )
             if process is not None
         }
+        selected = getattr(self.statement, "selected_columns", ())
         results = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in self.statement.selected_columns
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected
         )
         prepared = _Compiled(
             sql=compiled.string,
