@@ -5,14 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from passport.identity.clock import Clock
 from passport.storage.database import Database
+from passport.storage.prepared import PreparedStatement
 from passport.storage.tables import audit_event
 
 AUDIT_PAGE_MAX = 1000
-_INSERT = insert(audit_event)
+_INSERT = PreparedStatement(
+    insert(audit_event).values(
+        {
+            name: bindparam(name)
+            for name in ("at", "actor", "action", "target", "client_address", "success", "detail")
+        }
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +78,10 @@ class AuditLog:
             "detail": detail[:255] or None,
         }
         if connection is not None:
-            connection.execute(_INSERT, values)
+            _INSERT.execute(connection, values)
             return
         with self.database.write() as own:
-            own.execute(_INSERT, values)
+            _INSERT.execute(own, values)
 
     def events(self, *, since: datetime | None = None, limit: int = 100) -> list[AuditEvent]:
         """Events in time order, from `since` on, at most `limit` (capped at 1000)."""

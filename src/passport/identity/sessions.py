@@ -17,12 +17,26 @@ from sqlalchemy import Connection, and_, bindparam, insert, select, update
 from passport.identity.clock import Clock
 from passport.identity.secrets import new_token, token_hash
 from passport.storage.database import Database
+from passport.storage.prepared import PreparedStatement
 from passport.storage.tables import login_session, user_account
 
 # last_seen_at is written at most this often per session: reads stay reads.
 TOUCH_INTERVAL = timedelta(seconds=60)
 TOKEN_TEXT_MAX = 256
-_INSERT = insert(login_session)
+_COLUMNS = (
+    "token_hash",
+    "user_id",
+    "application_id",
+    "created_at",
+    "last_seen_at",
+    "expires_at",
+    "client_address",
+)
+_INSERT = PreparedStatement(
+    insert(login_session)
+    .values({name: bindparam(name) for name in _COLUMNS})
+    .returning(login_session.c.id)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,19 +110,20 @@ class SessionService:
         token = new_token()
         now = self.clock.now()
         expires = now + self.absolute
-        result = connection.execute(
-            _INSERT,
-            {
-                "token_hash": token_hash(token),
-                "user_id": user_id,
-                "application_id": application_id,
-                "created_at": now,
-                "last_seen_at": now,
-                "expires_at": expires,
-                "client_address": client_address[:64],
-            },
-        )
-        (session_id,) = result.inserted_primary_key or (0,)
+        values = {
+            "token_hash": token_hash(token),
+            "user_id": user_id,
+            "application_id": application_id,
+            "created_at": now,
+            "last_seen_at": now,
+            "expires_at": expires,
+            "client_address": client_address[:64],
+        }
+        if connection.dialect.insert_returning:
+            ((session_id,),) = _INSERT.rows(connection, values)
+        else:  # pragma: no cover - MySQL proper has no INSERT ... RETURNING (MariaDB has)
+            inserted = connection.execute(insert(login_session), values).inserted_primary_key
+            (session_id,) = inserted or (0,)
         session = Session(
             int(session_id), user_id, username, application_id, min(expires, now + self.idle)
         )
