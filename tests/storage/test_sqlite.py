@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from passport.storage.database import Database
 from passport.storage.engine import SQLITE_BUSY_TIMEOUT_MS
@@ -97,3 +98,20 @@ def test_concurrent_read_then_write_increments_lose_no_update(sqlite_database: D
         worker.join()
     assert errors == []
     assert counter_value(sqlite_database) == threads * increments
+
+
+def test_a_write_that_cannot_get_the_lock_fails_with_sqlalchemys_error(
+    sqlite_database: Database,
+) -> None:
+    holder = sqlite_database.engine.raw_connection()
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with sqlite_database.engine.connect() as impatient:
+            driver = impatient.connection.dbapi_connection
+            assert driver is not None
+            driver.execute("PRAGMA busy_timeout = 0")
+            with pytest.raises(OperationalError, match="locked"):
+                impatient.begin()
+    finally:
+        holder.rollback()
+        holder.close()
