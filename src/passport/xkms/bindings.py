@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, select, update
+from sqlalchemy import Connection, Integer, Row, Select, and_, bindparam, insert, select, update
 
 from passport.storage.tables import user_account, xkms_binding_use, xkms_key_binding
 from passport.xkms.passcodes import UseKeyWith
@@ -97,6 +98,53 @@ _columns = (
 )
 
 
+_USES = (
+    select(xkms_binding_use)
+    .where(xkms_binding_use.c.binding_id.in_(bindparam("ids", expanding=True)))
+    .order_by(xkms_binding_use.c.id)
+)
+
+
+@functools.lru_cache(maxsize=128)
+def _find_statement(
+    fingerprint: bool,
+    key_name: bool,
+    include_revoked: bool,
+    usage_codes: tuple[str, ...],
+    pairs: int,
+) -> Select[Any]:
+    """The Locate/Validate query of one shape, built once (building it per request with
+    SQLAlchemy had cost more than running it: 0.7-0.9 ms of CPU per Locate). A shape is
+    which criteria are given, the KeyUsage codes and the number of UseKeyWith pairs; the
+    cache keeps the 128 most recent, so odd requests cannot grow it."""
+    statement = (
+        select(*_columns)
+        .outerjoin(user_account, user_account.c.id == xkms_key_binding.c.user_id)
+        .order_by(xkms_key_binding.c.id)
+        .limit(bindparam("limit", type_=Integer()))
+    )
+    if fingerprint:
+        statement = statement.where(xkms_key_binding.c.key_fingerprint == bindparam("fingerprint"))
+    if key_name:
+        statement = statement.where(xkms_key_binding.c.key_name == bindparam("key_name"))
+    if not include_revoked:
+        statement = statement.where(xkms_key_binding.c.revoked_at.is_(None))
+    for code in usage_codes:
+        statement = statement.where(xkms_key_binding.c.key_usages.contains(code))
+    for number in range(pairs):
+        statement = statement.where(
+            xkms_key_binding.c.id.in_(
+                select(xkms_binding_use.c.binding_id).where(
+                    and_(
+                        xkms_binding_use.c.application == bindparam(f"application_{number}"),
+                        xkms_binding_use.c.identifier == bindparam(f"identifier_{number}"),
+                    )
+                )
+            )
+        )
+    return statement
+
+
 class BindingStore:
     """SQL for key bindings; every method runs in the caller's connection."""
 
@@ -136,34 +184,25 @@ class BindingStore:
         self, connection: Connection, query: Query, *, limit: int = MAX_MATCHES
     ) -> list[StoredBinding]:
         """Bindings matching every criterion, oldest first, at most `limit`."""
-        statement = (
-            select(*_columns)
-            .outerjoin(user_account, user_account.c.id == xkms_key_binding.c.user_id)
-            .order_by(xkms_key_binding.c.id)
-            .limit(limit)
+        codes = tuple(
+            sorted({code for usage in query.key_usages if (code := _USAGE_CODES.get(usage))})
         )
-        if query.key_fingerprint is not None:
-            statement = statement.where(xkms_key_binding.c.key_fingerprint == query.key_fingerprint)
-        if query.key_name is not None:
-            statement = statement.where(xkms_key_binding.c.key_name == query.key_name)
-        if not query.include_revoked:
-            statement = statement.where(xkms_key_binding.c.revoked_at.is_(None))
-        for usage in query.key_usages:
-            code = _USAGE_CODES.get(usage)
-            if code is not None:
-                statement = statement.where(xkms_key_binding.c.key_usages.contains(code))
-        for pair in query.use_key_with:
-            statement = statement.where(
-                xkms_key_binding.c.id.in_(
-                    select(xkms_binding_use.c.binding_id).where(
-                        and_(
-                            xkms_binding_use.c.application == pair.application,
-                            xkms_binding_use.c.identifier == pair.identifier,
-                        )
-                    )
-                )
-            )
-        rows = connection.execute(statement).all()
+        statement = _find_statement(
+            query.key_fingerprint is not None,
+            query.key_name is not None,
+            query.include_revoked,
+            codes,
+            len(query.use_key_with),
+        )
+        parameters: dict[str, Any] = {
+            "fingerprint": query.key_fingerprint,
+            "key_name": query.key_name,
+            "limit": limit,
+        }
+        for number, pair in enumerate(query.use_key_with):
+            parameters[f"application_{number}"] = pair.application
+            parameters[f"identifier_{number}"] = pair.identifier
+        rows = connection.execute(statement, parameters).all()
         return self._with_uses(connection, rows)
 
     def by_binding_id(self, connection: Connection, binding_id: str) -> StoredBinding | None:
@@ -211,11 +250,7 @@ class BindingStore:
         ids = [row.id for row in rows]
         uses: dict[int, list[UseKeyWith]] = {}
         if ids:
-            for use in connection.execute(
-                select(xkms_binding_use)
-                .where(xkms_binding_use.c.binding_id.in_(ids))
-                .order_by(xkms_binding_use.c.id)
-            ):
+            for use in connection.execute(_USES, {"ids": ids}):
                 uses.setdefault(use.binding_id, []).append(
                     UseKeyWith(use.application, use.identifier)
                 )
