@@ -328,11 +328,11 @@ def _table(
         "'others' = cores used meanwhile by processes outside the benchmark",
         "",
     ]
+    # The reference is RSA-2048; the service's own key size is the like-for-like
+    # figure. Both are held to the same target.
     for name, value in ratios.items():
-        if "2048" in name and bits != 2048:
-            lines.append(f"{name:<36}{value:.2f}x (reference only: the service key is larger)")
-        else:
-            lines.append(f"{name:<36}{verdict(value, TARGET)}")
+        note = " (the issue's reference)" if "2048" in name else " (the service key's size)"
+        lines.append(f"{name:<36}{verdict(value, TARGET)}{note if bits != 2048 else ''}")
     return "\n".join(lines)
 
 
