@@ -500,19 +500,22 @@ def _optional(value: float | None, digits: int = 2) -> str:
 
 
 def ratio(figures: Sequence[Figure], section: str, numerator: str, denominator: str) -> float:
-    """rate(numerator) / rate(denominator) within a section; NaN when one is missing."""
+    """rate(numerator) / rate(denominator) within a section; NaN when one is missing.
+
+    Rounded to 3 places only: a verdict must not round 0.846 up to a target of 0.85.
+    """
     rates = {f.name: f.rate for f in figures if f.section == section}
     if not rates.get(denominator) or numerator not in rates:
         return float("nan")
-    return round(rates[numerator] / rates[denominator], 2)
+    return round(rates[numerator] / rates[denominator], 3)
 
 
 def verdict(value: float, target: float) -> str:
-    """`0.91x (target >= 0.85x: met)`."""
+    """`0.912x (target >= 0.85x: met)`."""
     if math.isnan(value):
         return "not measured"
     met = "met" if value >= target else "MISSED"
-    return f"{value:.2f}x (target >= {target:.2f}x: {met})"
+    return f"{value:.3f}x (target >= {target:.2f}x: {met})"
 
 
 def save(name: str, document: dict[str, Any], table: str, options: argparse.Namespace) -> None:

@@ -114,6 +114,8 @@ class PassportRouter(Router):
         lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]],
     ) -> None:
         # Starlette's trailing-slash redirect builds its Location from the Host header.
+        if any(route.param_convertors for route in routes):
+            raise ValueError("PassportRouter routes by exact path: no route may take parameters")
         super().__init__(
             routes=list(routes), redirect_slashes=False, default=default, lifespan=lifespan
         )

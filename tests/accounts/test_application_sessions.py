@@ -7,7 +7,10 @@ import hashlib
 from datetime import timedelta
 
 import httpx
+import pytest
 
+from passport.identity import applications
+from passport.identity.secrets import token_matches
 from passport.storage.tables import login_session
 
 from .support import (
@@ -208,3 +211,33 @@ async def test_permission_check_answers_for_a_token_and_for_the_browser_cookie(
         "/Permission/check", {"permission": "docs:read", "application": "Docs"}
     )
     assert (anonymous.status_code, client_error(anonymous)["Number"]) == (401, "8")
+
+
+async def test_every_validate_compares_a_secret_whatever_is_wrong(
+    client: httpx.AsyncClient, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No shortcut around the constant-time comparison: a malformed or unknown application
+    # ID, a wrong secret, a garbage token or a good one, each compares one secret hash.
+    docs = accounts.application("Docs")
+    token = accounts.session(
+        accounts.user("alice", password=None), application_id=docs.application.id
+    )
+    compared: list[str] = []
+
+    def counting(secret: str, stored_hash: str) -> bool:
+        compared.append(stored_hash)
+        return token_matches(secret, stored_hash)
+
+    monkeypatch.setattr(applications, "token_matches", counting)
+    good = basic_auth(docs)
+    cases = [
+        (httpx.BasicAuth("not-a-number", docs.secret), token, 401),
+        (httpx.BasicAuth("999999", docs.secret), token, 401),
+        (basic_auth(docs, "wrong secret"), token, 401),
+        (good, "x" * 5000, 200),
+        (good, token, 200),
+    ]
+    for auth, sent, status in cases:
+        before = len(compared)
+        response = await client.post("/Session/validate", data={"token": sent}, auth=auth)
+        assert (response.status_code, len(compared) - before) == (status, 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -18,7 +17,10 @@ FAST = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 class Recording:
     """A hasher that notes which thread verifies and how many verify at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, together: int = 1) -> None:
+        # Each verification waits until `together` of them run at once: fewer slots than
+        # that would never let them all arrive (and the wait times out).
+        self.barrier = threading.Barrier(together, timeout=10)
         self.lock = threading.Lock()
         self.running = 0
         self.peak = 0
@@ -32,7 +34,7 @@ class Recording:
             self.running += 1
             self.peak = max(self.peak, self.running)
             self.threads.add(threading.current_thread().name)
-        time.sleep(0.02)  # long enough for the callers to pile up
+        self.barrier.wait()
         try:
             return FAST.verify(stored, password)
         finally:
@@ -43,7 +45,7 @@ class Recording:
 def test_at_most_the_slots_verify_at_once_on_the_hashing_threads_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    recording = Recording()
+    recording = Recording(together=2)
     monkeypatch.setattr(passwords, "_HASHER", recording)
     hashing = PasswordHashing(2)
     stored = hashing.hash("correct horse battery")

@@ -62,15 +62,17 @@ async def test_who_am_i_follows_membership_and_grant_changes_at_once(
     assert (revoked["Groups"], revoked["Permissions"]) == (["Docs/readers"], {})
 
 
-async def test_a_session_check_reads_through_one_pooled_connection(
+async def test_a_session_checks_reads_share_one_pooled_connection(
     client: httpx.AsyncClient, accounts: Accounts
 ) -> None:
-    # The session, the application's credentials and the memberships are separate reads;
-    # they share one checkout of the reader pool instead of taking one each.
+    # Permission/check with a token makes three reads (the application's credentials, the
+    # session, the grant); whoAmI and Session/validate make one statement each. Every
+    # request takes one checkout of the reader pool.
     alice = accounts.user("alice", password=None)
     docs = accounts.application("Docs")
     readers = accounts.services.groups.create("readers", "Docs", SETUP)
     accounts.services.groups.add_member(readers, alice, SETUP)
+    accounts.services.groups.grant("docs:read", "Docs", SETUP, group=readers)
     browser = Browser(client, token=accounts.session(alice))
     token = accounts.session(alice, application_id=docs.application.id)
     reader = accounts.database.reader
@@ -81,14 +83,38 @@ async def test_a_session_check_reads_through_one_pooled_connection(
         checkouts.append(_)
 
     event.listen(reader, "checkout", count)
+    answers = {}
     try:
-        who = await browser.get("/Account/whoAmI")
-        after_who_am_i = len(checkouts)
-        valid = await client.post("/Session/validate", data={"token": token}, auth=basic_auth(docs))
+        for name, send in (
+            ("whoAmI", lambda: browser.get("/Account/whoAmI")),
+            (
+                "validate",
+                lambda: client.post(
+                    "/Session/validate", data={"token": token}, auth=basic_auth(docs)
+                ),
+            ),
+            (
+                "check",
+                lambda: client.get(
+                    "/Permission/check",
+                    params={"token": token, "permission": "docs:read"},
+                    auth=basic_auth(docs),
+                ),
+            ),
+        ):
+            before = len(checkouts)
+            answers[name] = ((await send()).json()["Data"], len(checkouts) - before)
     finally:
         event.remove(reader, "checkout", count)
 
-    assert who.json()["Data"]["Groups"] == ["Docs/readers"]
-    assert valid.json()["Data"]["Valid"] is True
-    assert valid.json()["Data"]["Groups"] == ["Docs/readers"]
-    assert (after_who_am_i, len(checkouts) - after_who_am_i) == (1, 1)
+    assert answers["whoAmI"] == (
+        {
+            "User": {"ID": alice.id, "Name": "alice"},
+            "Groups": ["Docs/readers"],
+            "Permissions": {"Docs": ["docs:read"]},
+        },
+        1,
+    )
+    assert answers["validate"][0]["Valid"] is True
+    assert answers["validate"][1] == 1
+    assert answers["check"] == ({"Allowed": True}, 1)

@@ -94,18 +94,59 @@ def test_a_driver_error_is_raised_as_sqlalchemys_error(database: Database) -> No
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_a_lost_connection_is_invalidated_and_the_next_read_reconnects(
+def test_a_lost_server_invalidates_the_pool_and_the_next_read_reconnects(
     database: Database,
 ) -> None:
+    # Two connections in the reader pool, both of whose server processes go away (as in a
+    # server restart): one request fails, the next ones get fresh connections.
     prepared = PreparedStatement(select(func.count()).select_from(user_account))
-    with database.read() as connection:
-        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with database.read() as first, database.read() as second:
+        pids = [
+            connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            for connection in (first, second)
+        ]
     with database.engine.connect() as killer:
-        killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for pid in pids:
+            killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
     with database.read() as connection, pytest.raises(DBAPIError) as raised:
         prepared.rows(connection, {})
     assert raised.value.connection_invalidated is True
-    with database.read() as connection:
-        assert prepared.rows(connection, {}) == [(0,)]
-        assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+    for _ in range(2):
+        with database.read() as connection:
+            assert prepared.rows(connection, {}) == [(0,)]
+            assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() not in pids
+
+
+def test_returning_values_are_processed_like_sqlalchemys(database: Database) -> None:
+    stamp = PreparedStatement(
+        insert(user_account)
+        .values(
+            username=bindparam("name"),
+            username_key=bindparam("key"),
+            locked=False,
+            failed_logins=0,
+            lockouts=0,
+            created_at=bindparam("at"),
+            updated_at=bindparam("at"),
+        )
+        .returning(user_account.c.created_at, user_account.c.locked)
+    )
+    with database.write() as connection:
+        if not connection.dialect.insert_returning:  # pragma: no cover - every tested backend
+            pytest.fail("the tested backends all have INSERT ... RETURNING")
+        rows = stamp.rows(connection, {"name": "Carol", "key": "carol", "at": SEEN})
+    assert rows == [(SEEN, False)]
+    assert type(rows[0][0]) is datetime
+
+
+def test_a_statement_that_needs_python_side_defaults_is_refused(database: Database) -> None:
+    # user_account's failed_logins and lockouts default in Python: SQLAlchemy fills them in
+    # at execution, the driver alone would write NULL.
+    incomplete = PreparedStatement(
+        insert(user_account).values(
+            username="Dave", username_key="dave", created_at=SEEN, updated_at=SEEN
+        )
+    )
+    with database.write() as connection, pytest.raises(TypeError, match="failed_logins"):
+        incomplete.execute(connection, {})

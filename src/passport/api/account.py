@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from passport.api.context import RequestContext
-from passport.api.errors import RegistrationClosed
+from passport.api.errors import NotLoggedIn, RegistrationClosed
 from passport.api.guard import Guard
 from passport.api.registry import Controller, api_method
 from passport.identity.audit import Actor
 from passport.identity.errors import Missing
-from passport.identity.groups import Memberships, memberships
+from passport.identity.groups import Memberships
 from passport.identity.login import Credentials, LoginService
 from passport.identity.passwords import check_password_text
 from passport.identity.sessions import Session
@@ -93,9 +93,8 @@ class AccountController(Controller):
         """The logged-in user, their groups and their permissions per application."""
         session = self.guard.require_session(context)
         held = context.memberships
-        if held is None:  # without a guard's identity read (an app built without a guard)
-            with self.guard.reads(context) as connection:
-                held = memberships(connection, session.user_id)
+        if held is None:  # an identity method: the guard read them with the session
+            raise NotLoggedIn("You must be logged in.", source="session")
         return identity_data(session, held)
 
     @api_method("changePassword", methods=("POST",))

@@ -40,7 +40,14 @@ from passport.identity.applications import (
 )
 from passport.identity.groups import Memberships, add_membership, membership_selects
 from passport.identity.secrets import token_hash
-from passport.identity.sessions import TOKEN_TEXT_MAX, Session, SessionService, StoredSession
+from passport.identity.sessions import (
+    LIVE_SESSION,
+    TOKEN_HASH,
+    TOKEN_TEXT_MAX,
+    Session,
+    SessionService,
+    StoredSession,
+)
 from passport.storage.prepared import PreparedStatement
 from passport.storage.tables import application_info, login_session, user_account
 
@@ -51,9 +58,10 @@ _NO_TIME = cast(null(), DateTime())
 # expires_at.
 _NO_SESSION = (_NO_NUMBER, _NO_NUMBER, _NO_NUMBER, _NO_TIME, _NO_TIME)
 
-_TOKEN = bindparam("token_hash", type_=String())
 _TOKEN_USER = (
-    select(login_session.c.user_id).where(login_session.c.token_hash == _TOKEN).scalar_subquery()
+    select(login_session.c.user_id)
+    .where(login_session.c.token_hash == TOKEN_HASH)
+    .scalar_subquery()
 )
 _SESSION = (
     select(
@@ -68,11 +76,7 @@ _SESSION = (
         login_session.c.expires_at.label("expires_at"),
     )
     .join(user_account, user_account.c.id == login_session.c.user_id)
-    .where(
-        login_session.c.token_hash == _TOKEN,
-        login_session.c.revoked_at.is_(None),
-        user_account.c.locked.is_(False),
-    )
+    .where(*LIVE_SESSION)
 )
 _APPLICATION = select(
     literal_column("-2").label("kind"),
@@ -136,8 +140,8 @@ class SessionChecker:
         defer: Callable[[Callable[[], None]], None] | None = None,
     ) -> SessionCheck:
         """The calling application (by HTTP Basic credentials) and its session a token
-        names, with the user's memberships. The session is looked at only when the
-        credentials are right."""
+        names, with the user's memberships. The statement reads all of them every time; the
+        session counts only when the credentials are right."""
         application_id, secret = credentials
         number = application_number(application_id)
         usable = bool(token) and len(token or "") <= TOKEN_TEXT_MAX
@@ -175,14 +179,24 @@ class SessionChecker:
     ) -> SessionCheck:
         session: Session | None = None
         held = Memberships([], {})
-        for kind, first, second, of, row_id, user_id, app_id, last_seen, expires in rows:
+        for (
+            kind,
+            first,
+            second,
+            application_name,
+            row_id,
+            user_id,
+            app_id,
+            last_seen,
+            expires,
+        ) in rows:
             if kind == -1:
                 stored = StoredSession(row_id, user_id, first, app_id, last_seen, expires)
                 session = self.sessions.live(stored, application_id=application_id, defer=defer)
                 if session is None:
                     break
             else:
-                add_membership(held, kind, first, second, of)
+                add_membership(held, kind, first, second, application_name)
         if session is None:
             return SessionCheck(None, application=application)
         return SessionCheck(session, held, application)

@@ -11,14 +11,12 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
-    bindparam,
     delete,
     func,
     insert,
     literal_column,
     or_,
     select,
-    union,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -332,11 +330,9 @@ class Memberships:
     permissions: dict[str, list[str]]
 
 
-# Memberships are read with one statement, built once. One statement sees one snapshot on
-# every backend, so it needs no repeatable-read transaction around two queries: on
-# PostgreSQL that saved the BEGIN and ROLLBACK round trips (a whoAmI went from about 0.8 ms
-# of CPU and 3.3 ms to 0.3 ms and 1 ms for this part). Building the statements per call had
-# cost more than running them.
+# Memberships are read with the session, in the one statement of a session check
+# (identity/checks.py), built once: one statement sees one snapshot on every backend and is
+# one round trip on a networked database.
 def membership_selects(user_id: ColumnElement[int]) -> tuple[Select[Any], Select[Any]]:
     """The two halves of a user's memberships: groups (kind 0) and permissions (kind 1).
 
@@ -377,9 +373,6 @@ def membership_selects(user_id: ColumnElement[int]) -> tuple[Select[Any], Select
     return groups, permissions
 
 
-_MEMBERSHIPS = union(*membership_selects(bindparam("user_id"))).order_by("kind", "first", "second")
-
-
 def add_membership(
     memberships: Memberships, kind: int, first: str, second: str, application: str | None
 ) -> None:
@@ -388,14 +381,6 @@ def add_membership(
         memberships.groups.append(first if application is None else f"{application}/{first}")
     else:
         memberships.permissions.setdefault(application or "", []).append(second)
-
-
-def memberships(connection: Connection, user_id: int) -> Memberships:
-    """A user's groups and effective permissions (direct and through groups), per application."""
-    held = Memberships([], {})
-    for kind, first, second, application in connection.execute(_MEMBERSHIPS, {"user_id": user_id}):
-        add_membership(held, kind, first, second, application)
-    return held
 
 
 def has_permission(

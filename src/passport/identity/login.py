@@ -164,9 +164,13 @@ class LoginService:
             settle_account_success(connection, row.id, now)
             refund_address_try(connection, actor.client_address)
             if rehashed is not None:
+                # Only over the hash just verified: a password changed meanwhile stays.
                 connection.execute(
                     update(user_account)
-                    .where(user_account.c.id == row.id)
+                    .where(
+                        user_account.c.id == row.id,
+                        user_account.c.password_hash == row.password_hash,
+                    )
                     .values(password_hash=rehashed)
                 )
             opened = None

@@ -69,6 +69,7 @@ class PasswordHashing:
     """
 
     def __init__(self, max_concurrent: int = 4) -> None:
+        self.slots = max_concurrent
         self._threads = ThreadPoolExecutor(max_concurrent, thread_name_prefix="passport-argon2")
         self._dummy_hash = self._threads.submit(
             _HASHER.hash, "passport: a password nobody has"

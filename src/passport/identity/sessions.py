@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, String, and_, bindparam, insert, select, update
 
 from passport.identity.clock import Clock
 from passport.identity.secrets import new_token, token_hash
@@ -31,6 +31,14 @@ _COLUMNS = (
     "last_seen_at",
     "expires_at",
     "client_address",
+)
+# The rows a token may name: its session, not revoked, of a user who is not locked. Every
+# session lookup (here and in `checks`) uses exactly these; timeouts are checked in `live`.
+TOKEN_HASH = bindparam("token_hash", type_=String())
+LIVE_SESSION = (
+    login_session.c.token_hash == TOKEN_HASH,
+    login_session.c.revoked_at.is_(None),
+    user_account.c.locked.is_(False),
 )
 _INSERT = PreparedStatement(
     insert(login_session)
@@ -90,11 +98,7 @@ class SessionService:
                 user_account.c.username,
             )
             .join(user_account, user_account.c.id == login_session.c.user_id)
-            .where(
-                login_session.c.token_hash == bindparam("token_hash"),
-                login_session.c.revoked_at.is_(None),
-                user_account.c.locked.is_(False),
-            )
+            .where(*LIVE_SESSION)
         )
 
     def create(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -108,9 +107,10 @@ def _configure_sqlite(engine: Engine, *, transactions: bool) -> None:
         statement = f"BEGIN {mode}"
         # On the driver's connection: through SQLAlchemy's execution this cost about 30 µs
         # of CPU per transaction. Errors are raised as SQLAlchemy's, as they were.
+        driver_error = connection.dialect.loaded_dbapi.Error
         try:
             connection.connection.dbapi_connection.execute(statement)
-        except sqlite3.Error as error:
+        except driver_error as error:
             raise DBAPIError.instance(
-                statement, (), error, sqlite3.Error, dialect=connection.dialect
+                statement, (), error, driver_error, dialect=connection.dialect
             ) from error

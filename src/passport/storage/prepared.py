@@ -75,11 +75,17 @@ class PreparedStatement:
         cursor = raw.cursor()
         try:
             cursor.execute(compiled.sql, arguments)
-            return compiled, cursor.fetchall() if fetch else (), cursor.rowcount
+            fetched: Sequence[Any] = cursor.fetchall() if fetch else ()
+            count = cursor.rowcount
         except dialect.loaded_dbapi.Error as error:
             lost = dialect.is_disconnect(error, raw.dbapi_connection, cursor)
+            _close_quietly(cursor)
             if lost:
+                # As SQLAlchemy does on a lost connection: this one is invalidated, and so
+                # is every other connection the pool held, since the server they talked to
+                # went away too (each would fail one request otherwise).
                 connection.invalidate(error)
+                connection.engine.dispose()
             raise DBAPIError.instance(
                 compiled.sql,
                 arguments,
@@ -88,13 +94,18 @@ class PreparedStatement:
                 dialect=dialect,
                 connection_invalidated=lost,
             ) from error
-        finally:
-            cursor.close()
+        cursor.close()
+        return compiled, fetched, count
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
         if not isinstance(compiled, SQLCompiler):
             raise TypeError(f"not a SQL statement: {self.statement!r}")
+        computed = [*compiled.insert_prefetch, *compiled.update_prefetch]
+        if computed:
+            # SQLAlchemy computes these values at execution; the driver would write NULL.
+            names = ", ".join(column.name for column in computed)
+            raise TypeError(f"give values for the columns with Python-side defaults: {names}")
         binds = {
             name: process
             for name, process in (
@@ -103,7 +114,8 @@ class PreparedStatement:
             )
             if process is not None
         }
-        selected = getattr(self.statement, "selected_columns", ())
+        # A SELECT's columns, or what an INSERT/UPDATE ... RETURNING returns.
+        selected = getattr(self.statement, "exported_columns", ())
         results = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected
         )
@@ -120,3 +132,11 @@ class PreparedStatement:
         )
         self._by_dialect[dialect.name] = prepared
         return prepared
+
+
+def _close_quietly(cursor: Any) -> None:
+    # After a driver error the cursor may be unusable; its own error must not hide the first.
+    try:
+        cursor.close()
+    except Exception:  # noqa: BLE001 - the driver error being raised is the one that matters
+        return
