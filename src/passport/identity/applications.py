@@ -13,6 +13,7 @@ from passport.identity.errors import Conflict, InvalidValue, NotFound
 from passport.identity.secrets import new_token, token_hash, token_matches
 from passport.identity.text import check_name
 from passport.storage.database import Database
+from passport.storage.prepared import PreparedStatement
 from passport.storage.tables import (
     APPLICATION_NAME_MAX,
     ORIGIN_MAX,
@@ -36,8 +37,11 @@ _origin_lookup = (
     .where(application_origin.c.origin == bindparam("origin"))
 )
 
-_lookup_by_name = select(application_info.c.applicationid, application_info.c.name).where(
-    application_info.c.name == bindparam("name")
+# getApplication's read, on every call: run on the driver's cursor (storage/prepared.py).
+_lookup_by_name = PreparedStatement(
+    select(application_info.c.applicationid, application_info.c.name).where(
+        application_info.c.name == bindparam("name")
+    )
 )
 
 
@@ -131,10 +135,10 @@ class ApplicationService:
         if connection is None:
             with self.database.read() as own:
                 return self.find_by_name(name, own)
-        for row in connection.execute(_lookup_by_name, {"name": name}):
+        for application_id, found in _lookup_by_name.rows(connection, {"name": name}):
             # MariaDB may compare case-insensitively on an adopted table; names are exact.
-            if row.name == name:
-                return Application(id=row.applicationid, name=row.name)
+            if found == name:
+                return Application(id=application_id, name=found)
         return None
 
     def authenticate(
