@@ -73,12 +73,13 @@ class _SessionFor:
 
 
 FAILED = "Username or password is incorrect."
+THROTTLED = "Too many failed attempts; try again later."
+# The account a login names: read in the claim transaction, before any hash is checked.
 _CANDIDATE = PreparedStatement(
     select(user_account.c.id, user_account.c.password_hash, user_account.c.locked).where(
         user_account.c.username_key == bindparam("key")
     )
 )
-THROTTLED = "Too many failed attempts; try again later."
 
 
 class LoginService:

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -99,6 +100,12 @@ def _user(row: object) -> User:
     )
 
 
+def _user_from(values: tuple[Any, ...]) -> User:
+    # A row of _USER_COLUMNS as a tuple (from a PreparedStatement), in that order.
+    user_id, name, email, display_name, locked, created_at, last_login_at = values
+    return User(user_id, name, email, display_name, bool(locked), created_at, last_login_at)
+
+
 _USER_COLUMNS = (
     user_account.c.id,
     user_account.c.username,
@@ -180,10 +187,7 @@ class UserService:
             with self.database.read() as own:
                 return self.find(username, own)
         found = _BY_KEY.rows(connection, {"key": username_key(username)})
-        if not found:
-            return None
-        user_id, name, email, display_name, locked, created_at, last_login_at = found[0]
-        return User(user_id, name, email, display_name, bool(locked), created_at, last_login_at)
+        return _user_from(found[0]) if found else None
 
     def get(self, username: str | None, *, field: str = "username") -> User:
         """The user with this username; NotFound otherwise."""
