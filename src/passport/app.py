@@ -90,6 +90,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             max_body=settings.json_max_bytes,
             inline_reads=services.database.backend == "sqlite"
             or settings.workers >= (os.cpu_count() or 1),
+            reads_free=services.database.reader_free,
         ),
         lifespan=lifespan,
     )

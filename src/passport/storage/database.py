@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.pool import QueuePool
 
 from passport.storage.engine import backend_name, make_engine
 
@@ -19,9 +20,12 @@ class Database:
     takes SQLite's write lock at BEGIN, so a read-then-write inside it cannot lose an update.
     """
 
-    def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
+    def __init__(
+        self, engine: Engine, reader: Engine | None = None, *, max_overflow: int = 0
+    ) -> None:
         self.engine = engine
         self.reader = reader
+        self.max_overflow = max_overflow
         self.backend = backend_name(engine)
         self._sqlite = self.backend == "sqlite"
 
@@ -31,7 +35,19 @@ class Database:
         return cls(
             make_engine(url, pool_size=pool_size),
             make_engine(url, pool_size=pool_size, autocommit=True),
+            max_overflow=pool_size,  # make_engine lets each pool grow to twice its size
         )
+
+    def reader_free(self) -> bool:
+        """Whether a read gets a connection at once, without waiting for one to come back.
+
+        Reads that run on the event loop ask first: waiting there for the pool would hold
+        up every request of the worker.
+        """
+        pool = (self.reader or self.engine).pool
+        if not isinstance(pool, QueuePool):
+            return True
+        return pool.checkedin() > 0 or pool.overflow() < self.max_overflow
 
     @contextmanager
     def read(self, *, snapshot: bool = False) -> Iterator[Connection]:

@@ -52,6 +52,9 @@ def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> E
         }
         if parsed.database in (None, "", ":memory:"):
             kwargs["poolclass"] = NullPool
+        else:
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = pool_size
         engine = create_engine(parsed, **kwargs)
         _configure_sqlite(engine, transactions=not autocommit)
         return engine

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
@@ -35,8 +37,12 @@ class EnvelopeEndpoint:
         public_url: str,
         max_body: int,
         inline_reads: bool = True,
+        reads_free: Callable[[], bool] = lambda: True,
     ) -> None:
         self.dispatcher = dispatcher
+        # When every reader connection is taken, an inline read would wait on the event
+        # loop for one to come back: such a request takes the hop instead.
+        self.reads_free = reads_free
         # Short reads marked inline run on the event loop, skipping the threadpool hop. On a
         # networked database that pays only when every core has a worker: otherwise the
         # loop idles through the round trip while threads could overlap it.
@@ -84,7 +90,7 @@ class EnvelopeEndpoint:
             return client_error(error, logged_in=logged_in)
         context.jsonp = call.callback is not None
         response: ApiResponse
-        if self.inline_reads and call.method.spec.inline:
+        if self.inline_reads and call.method.spec.inline and self.reads_free():
             response = self.dispatcher.invoke(call, context)
             if context.deferred:
                 await run_in_threadpool(_run_deferred, context)
