@@ -28,9 +28,7 @@ async def test_with_every_reader_connection_taken_a_read_waits_off_the_event_loo
     try:
         assert not database.reader_free()
         async with httpx.AsyncClient(transport=transport, base_url="https://passport.test") as c:
-            waiting = asyncio.create_task(
-                c.get("/Service/getApplication", params={"name": "Docs"})
-            )
+            waiting = asyncio.create_task(c.get("/Service/getApplication", params={"name": "Docs"}))
             # The loop still serves while the read waits in the threadpool for a connection.
             health = await asyncio.wait_for(c.get("/healthz"), timeout=10)
             assert health.status_code == 200
