@@ -162,19 +162,13 @@ def build_registry(
     controllers: list[Controller] = [
         ServiceController(services.applications),
         AccountController(
-            database=services.database,
             guard=guard,
             login=services.login,
             users=services.users,
             self_registration=settings.self_registration,
         ),
-        SessionController(
-            database=services.database,
-            guard=guard,
-            login=services.login,
-            sessions=services.sessions,
-        ),
-        PermissionController(database=services.database, guard=guard, sessions=services.sessions),
+        SessionController(guard=guard, login=services.login, sessions=services.sessions),
+        PermissionController(guard=guard),
         AdminController(
             guard=guard,
             users=services.users,

@@ -15,7 +15,6 @@ from passport.identity.login import Credentials, LoginService
 from passport.identity.passwords import check_password_text
 from passport.identity.sessions import Session
 from passport.identity.users import UserService
-from passport.storage.database import Database
 
 
 def iso(session: Session) -> str:
@@ -47,13 +46,11 @@ class AccountController(Controller):
     def __init__(
         self,
         *,
-        database: Database,
         guard: Guard,
         login: LoginService,
         users: UserService,
         self_registration: bool,
     ) -> None:
-        self.database = database
         self.guard = guard
         self.login_service = login
         self.users = users

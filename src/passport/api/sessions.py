@@ -14,7 +14,6 @@ from passport.identity.groups import check_permission, has_permission
 from passport.identity.login import Credentials, LoginService
 from passport.identity.sessions import Session, SessionService
 from passport.identity.text import check_name
-from passport.storage.database import Database
 from passport.storage.tables import APPLICATION_NAME_MAX
 
 
@@ -23,10 +22,7 @@ class SessionController(Controller):
 
     name = "Session"
 
-    def __init__(
-        self, *, database: Database, guard: Guard, login: LoginService, sessions: SessionService
-    ) -> None:
-        self.database = database
+    def __init__(self, *, guard: Guard, login: LoginService, sessions: SessionService) -> None:
         self.guard = guard
         self.login_service = login
         self.sessions = sessions
@@ -82,10 +78,8 @@ class PermissionController(Controller):
 
     name = "Permission"
 
-    def __init__(self, *, database: Database, guard: Guard, sessions: SessionService) -> None:
-        self.database = database
+    def __init__(self, *, guard: Guard) -> None:
         self.guard = guard
-        self.sessions = sessions
 
     @api_method("check", methods=("GET", "POST"), read_only=True, inline=True)
     def check(
