@@ -6,7 +6,6 @@ import json
 import logging
 import sys
 import time
-from typing import TextIO
 
 import structlog
 
@@ -41,12 +40,9 @@ class AccessLog:
     console lines go through structlog.
     """
 
-    def __init__(
-        self, log_format: str = "console", level: str = "info", stream: TextIO | None = None
-    ) -> None:
+    def __init__(self, log_format: str = "console", level: str = "info") -> None:
         self.enabled = logging.getLevelNamesMapping()[level.upper()] <= logging.INFO
         self.json = log_format == "json"
-        self.stream = stream  # None: standard error as it is when a line is written
         self._logger = structlog.get_logger("passport.access")
         self._second = -1
         self._stamp = ""
@@ -84,9 +80,9 @@ class AccessLog:
             f'"status": {status}, "duration_ms": {duration_ms!r}, "event": "request", '
             f'"level": "info", "timestamp": "{self._timestamp()}"}}\n'
         )
-        stream = self.stream or sys.stderr
-        stream.write(line)
-        stream.flush()
+        # Standard error as it is now, where structlog's lines go too.
+        sys.stderr.write(line)
+        sys.stderr.flush()
 
     def _timestamp(self) -> str:
         # ISO 8601 UTC with microseconds, as structlog's TimeStamper(fmt="iso", utc=True).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,14 +112,16 @@ class Dispatcher:
     def invoke(self, call: ApiCall, context: RequestContext) -> ApiResponse:
         """Run a resolved call; every outcome, even a crash, becomes an envelope."""
         try:
-            if self.guard is None:
-                data = call.method.call(context, call.arguments)
-            elif call.method.spec.inline:
-                with self.guard.shared_reads(context):
-                    self.guard.prepare(context, identity=call.method.spec.identity)
-                    data = call.method.call(context, call.arguments)
-            else:
-                self.guard.prepare(context, identity=call.method.spec.identity)
+            guard = self.guard
+            # An inline method's short reads share one reader connection.
+            shared = (
+                guard.shared_reads(context)
+                if guard is not None and call.method.spec.inline
+                else None
+            )
+            with shared or nullcontext():
+                if guard is not None:
+                    guard.prepare(context, identity=call.method.spec.identity)
                 data = call.method.call(context, call.arguments)
         except ClientError as error:
             return client_error(error, logged_in=context.logged_in, callback=call.callback)

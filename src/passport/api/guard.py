@@ -23,6 +23,10 @@ from passport.storage.database import Database
 ADMIN_PERMISSION = "passport:admin"
 
 
+def _wrong_credentials() -> ApplicationAuthFailed:
+    return ApplicationAuthFailed("Application ID or secret is incorrect.", source="Authorization")
+
+
 class Guard:
     """Resolves a request's session and origin once, before the method runs."""
 
@@ -140,9 +144,7 @@ class Guard:
                 connection, credentials, token, defer=context.deferred.append
             )
         if check.application is None:
-            raise ApplicationAuthFailed(
-                "Application ID or secret is incorrect.", source="Authorization"
-            )
+            raise _wrong_credentials()
         return check
 
     @staticmethod
@@ -159,9 +161,7 @@ class Guard:
         application_id, secret = self._basic_credentials(context)
         application = self.applications.authenticate(application_id, secret, context.connection())
         if application is None:
-            raise ApplicationAuthFailed(
-                "Application ID or secret is incorrect.", source="Authorization"
-            )
+            raise _wrong_credentials()
         return application
 
     def require_admin(self, context: RequestContext) -> Session:

@@ -43,10 +43,10 @@ from passport.identity.secrets import token_hash
 from passport.identity.sessions import (
     LIVE_SESSION,
     TOKEN_HASH,
-    TOKEN_TEXT_MAX,
     Session,
     SessionService,
     StoredSession,
+    usable_token,
 )
 from passport.storage.prepared import PreparedStatement
 from passport.storage.tables import application_info, login_session, user_account
@@ -126,7 +126,7 @@ class SessionChecker:
         defer: Callable[[Callable[[], None]], None] | None = None,
     ) -> SessionCheck:
         """The browser session a cookie token names, with its user's memberships."""
-        if not token or len(token) > TOKEN_TEXT_MAX:
+        if not usable_token(token):
             return SessionCheck(None)
         rows = _BROWSER_CHECK.rows(connection, {"token_hash": token_hash(token)})
         return self._found(rows, None, application_id=None, defer=defer)
@@ -144,14 +144,13 @@ class SessionChecker:
         session counts only when the credentials are right."""
         application_id, secret = credentials
         number = application_number(application_id)
-        usable = bool(token) and len(token or "") <= TOKEN_TEXT_MAX
         rows = _APPLICATION_CHECK.rows(
             connection,
             {
                 # No row has ID -1 or this hash: the credentials are still compared (against
                 # a dummy), so a bad ID or token takes the same path as a good one.
                 "application_id": -1 if number is None else number,
-                "token_hash": token_hash(token if usable and token else ""),
+                "token_hash": token_hash(token if usable_token(token) else ""),
             },
         )
         stored: StoredCredentials | None = None
@@ -165,7 +164,7 @@ class SessionChecker:
         application = credentials_match(stored, secret)
         if application is None:
             return SessionCheck(None)
-        if not usable:
+        if not usable_token(token):
             return SessionCheck(None, application=application)
         return self._found(remaining, application, application_id=application.id, defer=defer)
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TypeGuard
 
 from sqlalchemy import Connection, String, and_, bindparam, insert, select, update
 
@@ -23,6 +24,13 @@ from passport.storage.tables import login_session, user_account
 # last_seen_at is written at most this often per session: reads stay reads.
 TOUCH_INTERVAL = timedelta(seconds=60)
 TOKEN_TEXT_MAX = 256
+
+
+def usable_token(token: str | None) -> TypeGuard[str]:
+    """Whether a token sent by a client can name a session at all (not empty, not huge)."""
+    return bool(token) and len(token or "") <= TOKEN_TEXT_MAX
+
+
 _COLUMNS = (
     "token_hash",
     "user_id",
@@ -146,7 +154,7 @@ class SessionService:
         At most once a minute a session's last-seen time is written: at once, or handed to
         `defer` to run after the caller's read (so a read can stay on the event loop).
         """
-        if not token or len(token) > TOKEN_TEXT_MAX:
+        if not usable_token(token):
             return None
         if connection is None:
             with self.database.read() as own:
