@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -88,20 +89,8 @@ def check_email(email: str | None) -> str | None:
     return email
 
 
-def _user(row: object) -> User:
-    return User(
-        id=row.id,  # type: ignore[attr-defined]
-        username=row.username,  # type: ignore[attr-defined]
-        email=row.email,  # type: ignore[attr-defined]
-        display_name=row.display_name,  # type: ignore[attr-defined]
-        locked=bool(row.locked),  # type: ignore[attr-defined]
-        created_at=row.created_at,  # type: ignore[attr-defined]
-        last_login_at=row.last_login_at,  # type: ignore[attr-defined]
-    )
-
-
-def _user_from(values: tuple[Any, ...]) -> User:
-    # A row of _USER_COLUMNS as a tuple (from a PreparedStatement), in that order.
+def _user(values: Sequence[Any]) -> User:
+    # A row of _USER_COLUMNS (a SQLAlchemy row or a PreparedStatement's tuple), in order.
     user_id, name, email, display_name, locked, created_at, last_login_at = values
     return User(user_id, name, email, display_name, bool(locked), created_at, last_login_at)
 
@@ -187,7 +176,7 @@ class UserService:
             with self.database.read() as own:
                 return self.find(username, own)
         found = _BY_KEY.rows(connection, {"key": username_key(username)})
-        return _user_from(found[0]) if found else None
+        return _user(found[0]) if found else None
 
     def get(self, username: str | None, *, field: str = "username") -> User:
         """The user with this username; NotFound otherwise."""
