@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -98,13 +98,6 @@ _columns = (
 )
 
 
-_USES = (
-    select(xkms_binding_use)
-    .where(xkms_binding_use.c.binding_id.in_(bindparam("ids", expanding=True)))
-    .order_by(xkms_binding_use.c.id)
-)
-
-
 @functools.lru_cache(maxsize=128)
 def _find_statement(
     fingerprint: bool,
@@ -141,7 +134,13 @@ def _find_statement(
                 )
             )
         )
-    chosen = matching.limit(bindparam("limit", type_=Integer())).subquery("chosen")
+    return _with_uses(matching.limit(bindparam("limit", type_=Integer())))
+
+
+def _with_uses(matching: Select[Any]) -> Select[Any]:
+    """The bindings whose row ids `matching` selects, each joined with its UseKeyWith pairs
+    (one row per pair, or one without), oldest first: one statement, one snapshot."""
+    chosen = matching.subquery("chosen")
     return (
         select(
             *_columns,
@@ -154,6 +153,15 @@ def _find_statement(
         .outerjoin(xkms_binding_use, xkms_binding_use.c.binding_id == xkms_key_binding.c.id)
         .order_by(xkms_key_binding.c.id, xkms_binding_use.c.id)
     )
+
+
+_BY_BINDING_ID = _with_uses(
+    select(xkms_key_binding.c.id).where(xkms_key_binding.c.binding_id == bindparam("binding_id"))
+)
+_ALL = _with_uses(select(xkms_key_binding.c.id))
+_OF_USER = _with_uses(
+    select(xkms_key_binding.c.id).where(xkms_key_binding.c.user_id == bindparam("user_id"))
+)
 
 
 class BindingStore:
@@ -213,33 +221,18 @@ class BindingStore:
         for number, pair in enumerate(query.use_key_with):
             parameters[f"application_{number}"] = pair.application
             parameters[f"identifier_{number}"] = pair.identifier
-        found: dict[int, tuple[Row[Any], list[UseKeyWith]]] = {}
-        for row in connection.execute(statement, parameters):
-            _, uses = found.setdefault(row.id, (row, []))
-            if row.use_application is not None:
-                uses.append(UseKeyWith(row.use_application, row.use_identifier))
-        return [_stored(row, tuple(uses)) for row, uses in found.values()]
+        return _grouped(connection.execute(statement, parameters))
 
     def by_binding_id(self, connection: Connection, binding_id: str) -> StoredBinding | None:
         """The binding with this KeyBinding Id, or None."""
-        rows = connection.execute(
-            select(*_columns)
-            .outerjoin(user_account, user_account.c.id == xkms_key_binding.c.user_id)
-            .where(xkms_key_binding.c.binding_id == binding_id)
-        ).all()
-        found = self._with_uses(connection, rows)
+        found = _grouped(connection.execute(_BY_BINDING_ID, {"binding_id": binding_id}))
         return found[0] if found else None
 
     def for_user(self, connection: Connection, user_id: int | None) -> list[StoredBinding]:
         """Every binding (revoked too) of one user, or of everyone when None."""
-        statement = (
-            select(*_columns)
-            .outerjoin(user_account, user_account.c.id == xkms_key_binding.c.user_id)
-            .order_by(xkms_key_binding.c.id)
-        )
-        if user_id is not None:
-            statement = statement.where(xkms_key_binding.c.user_id == user_id)
-        return self._with_uses(connection, connection.execute(statement).all())
+        if user_id is None:
+            return _grouped(connection.execute(_ALL))
+        return _grouped(connection.execute(_OF_USER, {"user_id": user_id}))
 
     def revoke(self, connection: Connection, row_id: int, now: datetime) -> bool:
         """Revoke a binding, atomically: of two concurrent revokes exactly one returns True."""
@@ -261,15 +254,15 @@ class BindingStore:
         ).rowcount
         return bool(renewed == 1)
 
-    def _with_uses(self, connection: Connection, rows: Sequence[Row[Any]]) -> list[StoredBinding]:
-        ids = [row.id for row in rows]
-        uses: dict[int, list[UseKeyWith]] = {}
-        if ids:
-            for use in connection.execute(_USES, {"ids": ids}):
-                uses.setdefault(use.binding_id, []).append(
-                    UseKeyWith(use.application, use.identifier)
-                )
-        return [_stored(row, tuple(uses.get(row.id, ()))) for row in rows]
+
+def _grouped(rows: Iterable[Row[Any]]) -> list[StoredBinding]:
+    """Bindings from the rows of a `_with_uses` statement, their pairs gathered in order."""
+    found: dict[int, tuple[Row[Any], list[UseKeyWith]]] = {}
+    for row in rows:
+        _, uses = found.setdefault(row.id, (row, []))
+        if row.use_application is not None:
+            uses.append(UseKeyWith(row.use_application, row.use_identifier))
+    return [_stored(row, tuple(uses)) for row, uses in found.values()]
 
 
 def _stored(r: Row[Any], uses: tuple[UseKeyWith, ...]) -> StoredBinding:
