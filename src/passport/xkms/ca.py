@@ -24,7 +24,7 @@ from cryptography.x509.oid import NameOID
 from passport.xkms import names
 from passport.xkms.keys import PublicKey
 from passport.xkms.passcodes import UseKeyWith
-from passport.xkms.service_keys import ServiceKeyError, write_key_and_certificate
+from passport.xkms.service_keys import ServiceKeyError, create_self_signed, key_usage
 
 CA_KEY_BITS = 3072
 CA_DAYS = 10 * 365
@@ -59,40 +59,15 @@ def ca_paths(home: Path) -> tuple[Path, Path]:
 def create_ca(home: Path, common_name: str = "Passport CA") -> bool:
     """Write a new CA key (0600) and self-signed CA certificate unless they exist."""
     key_path, cert_path = ca_paths(home)
-    if key_path.exists() and cert_path.exists():
-        return False
-    key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=CA_KEY_BITS)
-    now = datetime.now(UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=CA_DAYS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
+    return create_self_signed(
+        key_path,
+        cert_path,
+        common_name=common_name,
+        key_bits=CA_KEY_BITS,
+        days=CA_DAYS,
+        usage=key_usage("key_cert_sign", "crl_sign"),
+        ca=True,
     )
-    write_key_and_certificate(key_path, cert_path, key, certificate)
-    return True
 
 
 def parse_distinguished_name(text: str) -> x509.Name | None:

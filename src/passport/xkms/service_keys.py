@@ -42,39 +42,73 @@ class ServiceKeyError(Exception):
 def create_service_key(home: Path, common_name: str = "Passport XKMS service") -> bool:
     """Write a new RSA key (0600) and a self-signed certificate unless they exist."""
     key_path, cert_path = service_key_paths(home)
+    return create_self_signed(
+        key_path,
+        cert_path,
+        common_name=common_name,
+        key_bits=SERVICE_KEY_BITS,
+        days=SERVICE_CERT_DAYS,
+        usage=key_usage("digital_signature", "content_commitment"),
+    )
+
+
+def create_self_signed(
+    key_path: Path,
+    cert_path: Path,
+    *,
+    common_name: str,
+    key_bits: int,
+    days: int,
+    usage: x509.KeyUsage,
+    ca: bool = False,
+) -> bool:
+    """Write a new RSA key (0600) and a self-signed certificate for it (critical basic
+    constraints and key usage; a CA's also names its key) unless both files exist."""
     if key_path.exists() and cert_path.exists():
         return False
     key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=SERVICE_KEY_BITS)
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=key_bits)
     now = datetime.now(UTC)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    certificate = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(private_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=SERVICE_CERT_DAYS))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(private_key, hashes.SHA256())
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+        .add_extension(usage, critical=True)
     )
+    if ca:
+        builder = builder.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(private_key.public_key()), critical=False
+        )
+    certificate = builder.sign(private_key, hashes.SHA256())
     write_key_and_certificate(key_path, cert_path, private_key, certificate)
     return True
+
+
+def key_usage(*allowed: str) -> x509.KeyUsage:
+    """A KeyUsage extension allowing exactly the named uses (e.g. "key_cert_sign")."""
+    flags = {
+        flag: flag in allowed
+        for flag in (
+            "digital_signature",
+            "content_commitment",
+            "key_encipherment",
+            "data_encipherment",
+            "key_agreement",
+            "key_cert_sign",
+            "crl_sign",
+            "encipher_only",
+            "decipher_only",
+        )
+    }
+    if set(allowed) - set(flags):
+        raise ValueError(f"unknown key usages: {sorted(set(allowed) - set(flags))}")
+    return x509.KeyUsage(**flags)
 
 
 def write_key_and_certificate(
