@@ -57,11 +57,8 @@ from pathlib import Path
 from typing import Any
 
 import xmlsec
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.ciphers import Cipher, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from lxml import etree
 
 from bench import raw, xkms_requests
@@ -93,8 +90,9 @@ from passport.xkms.keys import key_fingerprint, key_value_element
 from passport.xkms.messages import new_id
 from passport.xkms.passcodes import UseKeyWith
 from passport.xkms.private_keys import (
-    ESCROW_PURPOSE,
     decrypt_private_key_element,
+    open_private_key,
+    private_key_element,
     seal_private_key,
 )
 from passport.xkms.secrets import authentication_key, private_key_cipher_key
@@ -313,14 +311,7 @@ def _bench(
         documents = {name: _unsigned(answer) for name, answer in answers.items()}
         escrow_key = secrets.token_bytes(32)
         sample_key = client_keys[REISSUE_KEYS]
-        sealed = Vault(escrow_key).seal(
-            sample_key.private_bytes(
-                serialization.Encoding.DER,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-            ESCROW_PURPOSE,
-        )
+        sealed = seal_private_key(Vault(escrow_key), sample_key)
         hmac_key = authentication_key(passcodes["reissue"])
         cipher_key = private_key_cipher_key(passcodes["reissue"], 24)
         key_der = sample_key.private_bytes(
@@ -684,58 +675,6 @@ def _verify_proof_once(body: bytes) -> None:
     context.verify(signature)
 
 
-def _key_pair_xml(key: rsa.RSAPrivateKey) -> bytes:
-    numbers = key.private_numbers()
-    public = numbers.public_numbers
-    pair = etree.Element(names.q("RSAKeyPair"), nsmap={None: names.XKMS})  # type: ignore[dict-item]
-    for tag, value in (
-        ("Modulus", public.n),
-        ("Exponent", public.e),
-        ("P", numbers.p),
-        ("Q", numbers.q),
-        ("DP", numbers.dmp1),
-        ("DQ", numbers.dmq1),
-        ("InverseQ", numbers.iqmp),
-        ("D", numbers.d),
-    ):
-        raw_value = value.to_bytes((value.bit_length() + 7) // 8, "big")
-        etree.SubElement(pair, names.q(tag)).text = base64.b64encode(raw_value).decode()
-    return etree.tostring(pair, encoding="utf-8")
-
-
-def _encrypt_once(key: rsa.RSAPrivateKey, cipher_key: bytes) -> bytes:
-    """tripledes-cbc of the RSAKeyPair, the IV leading, base64 (XML Encryption)."""
-    plaintext = _key_pair_xml(key)
-    pad = 8 - len(plaintext) % 8
-    iv = secrets.token_bytes(8)
-    encryptor = Cipher(TripleDES(cipher_key[:24]), modes.CBC(iv)).encryptor()
-    ciphertext = encryptor.update(plaintext + bytes([pad]) * pad) + encryptor.finalize()
-    return base64.b64encode(iv + ciphertext)
-
-
-def _open_once(escrow_key: bytes, sealed: str) -> rsa.RSAPrivateKey:
-    data = base64.b64decode(sealed)
-    der = AESGCM(escrow_key).decrypt(data[1:13], data[13:], ESCROW_PURPOSE.encode())
-    # As Passport opens an escrow (private_keys.open_private_key): the AES-GCM seal already
-    # authenticates the key, so the RSA consistency check is skipped.
-    key = serialization.load_der_private_key(
-        der, password=None, unsafe_skip_rsa_key_validation=True
-    )
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise BenchError("not an RSA key")
-    return key
-
-
-def _seal_once(escrow_key: bytes, key: rsa.RSAPrivateKey) -> bytes:
-    der = key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    nonce = secrets.token_bytes(12)
-    return AESGCM(escrow_key).encrypt(nonce, der, ESCROW_PURPOSE.encode())
-
-
 def _sign_once(document: bytes, element_id: str, key_pem: bytes) -> None:
     raw.xmlsec_sign(0.0, document, element_id, key_pem)  # deadline 0: exactly once
 
@@ -760,12 +699,13 @@ def encrypt_key_pair(deadline: float, key_der: bytes, cipher_key: bytes) -> int:
     key = serialization.load_der_private_key(key_der, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise BenchError("not an RSA key")
-    return _until(deadline, lambda: _encrypt_once(key, cipher_key))
+    return _until(deadline, lambda: private_key_element(key, cipher_key, "tripledes-cbc"))
 
 
 def open_escrow(deadline: float, escrow_key: bytes, sealed: str) -> int:
-    """AES-256-GCM open and PKCS#8 DER load of an escrowed 2048-bit key."""
-    return _until(deadline, lambda: _open_once(escrow_key, sealed))
+    """AES-256-GCM open and PKCS#8 DER load of an escrowed 2048-bit key, as Recover does."""
+    vault = Vault(escrow_key)
+    return _until(deadline, lambda: open_private_key(vault, sealed))
 
 
 def crypto_register(
@@ -778,14 +718,14 @@ def crypto_register(
 ) -> int:
     """Register (generated), cryptography only: HMAC verify, keygen, escrow seal, 3DES of
     the RSAKeyPair, the RegisterResult signed with the service key."""
-    escrow_key = secrets.token_bytes(32)
+    vault = Vault(secrets.token_bytes(32))
     cipher_key = secrets.token_bytes(24)
 
     def work() -> None:
         _verify_hmac_once(body, hmac_key)
         key = xkms_requests.new_key(2048)
-        _seal_once(escrow_key, key)
-        _encrypt_once(key, cipher_key)
+        seal_private_key(vault, key)
+        private_key_element(key, cipher_key, "tripledes-cbc")
         _sign_once(document, element_id, key_pem)
 
     return _until(deadline, work)
@@ -823,10 +763,12 @@ def crypto_recover(
     """Recover, cryptography only: HMAC verify, escrow open, 3DES of the RSAKeyPair, the
     RecoverResult signed."""
 
+    vault = Vault(escrow_key)
+
     def work() -> None:
         _verify_hmac_once(body, hmac_key)
-        key = _open_once(escrow_key, sealed)
-        _encrypt_once(key, cipher_key)
+        key = open_private_key(vault, sealed)
+        private_key_element(key, cipher_key, "tripledes-cbc")
         _sign_once(document, element_id, key_pem)
 
     return _until(deadline, work)
