@@ -85,6 +85,16 @@ def test_rows_are_those_sqlalchemy_returns_with_the_same_types(seeded: Database)
     assert none == []
 
 
+def test_rows_wider_than_the_statement_says_are_refused(database: Database) -> None:
+    # Results are processed by column position: a row that does not match the statement's
+    # columns would be processed wrongly, so it is refused instead.
+    claims_one = PreparedStatement(
+        text("SELECT 1, CURRENT_TIMESTAMP").columns(literal_column("a").label("a"))
+    )
+    with database.read() as connection, pytest.raises(TypeError, match="rows of 2 columns"):
+        claims_one.rows(connection, {})
+
+
 def test_a_driver_error_is_raised_as_sqlalchemys_error(database: Database) -> None:
     broken = PreparedStatement(select(text("no_such_column")).select_from(user_account))
     with database.read() as connection, pytest.raises(DBAPIError) as raised:
