@@ -55,6 +55,8 @@ def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> E
         else:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
+        if autocommit:
+            kwargs["pool_reset_on_return"] = None
         engine = create_engine(parsed, **kwargs)
         _configure_sqlite(engine, transactions=not autocommit)
         return engine
