@@ -15,7 +15,7 @@ from passport.storage.database import Database
 
 
 class SharedReads:
-    """One reader connection, opened at the first read, for all the reads of one request."""
+    """One reader connection, taken at the first read, for all the reads of one request."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -23,9 +23,9 @@ class SharedReads:
         self._connection: Connection | None = None
 
     def connection(self) -> Connection:
-        """The shared connection (a pool checkout the first time)."""
+        """The shared connection (a kept reader connection, taken the first time)."""
         if self._connection is None:
-            opened = self.database.read()
+            opened = self.database.quick_read()
             self._connection = opened.__enter__()
             self._opened = opened
         return self._connection

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 from passport.storage.engine import backend_name, make_engine
+
+# Reader connections that `quick_read` keeps open between requests: how many, and for how
+# long before one goes back to the pool (which recycles and checks its connections).
+KEPT_READERS = 2
+KEPT_READER_SECONDS = 300.0
 
 
 class Database:
@@ -28,6 +35,9 @@ class Database:
         self.max_overflow = max_overflow
         self.backend = backend_name(engine)
         self._sqlite = self.backend == "sqlite"
+        # (connection, when it left the pool); list.pop and list.append are atomic, so a
+        # connection is never handed to two requests at once.
+        self._kept: list[tuple[Connection, float]] = []
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
@@ -44,10 +54,55 @@ class Database:
         Reads that run on the event loop ask first: waiting there for the pool would hold
         up every request of the worker.
         """
+        if self._kept:
+            return True
         pool = (self.reader or self.engine).pool
         if not isinstance(pool, QueuePool):
             return True
         return pool.checkedin() > 0 or pool.overflow() < self.max_overflow
+
+    @contextmanager
+    def quick_read(self) -> Iterator[Connection]:
+        """A reader connection for a request's short reads, kept open between requests.
+
+        Taking a connection from the pool and giving it back cost a session check about a
+        sixth of its CPU; a kept connection skips both. A kept connection goes back to the
+        pool after KEPT_READER_SECONDS, or when the request fails; on a database error every
+        kept one does (a lost server then costs one failed read, as with the pool alone).
+        """
+        if self.reader is None:
+            with self.read() as connection:
+                yield connection
+            return
+        try:
+            connection, since = self._kept.pop()
+        except IndexError:
+            connection, since = self.reader.connect(), time.monotonic()
+        else:
+            if connection.invalidated or time.monotonic() - since > KEPT_READER_SECONDS:
+                connection.close()
+                connection, since = self.reader.connect(), time.monotonic()
+        try:
+            yield connection
+        except DBAPIError:
+            connection.close()
+            self._release_kept()
+            raise
+        except BaseException:
+            connection.close()  # a read may have been cut short: back to the pool with it
+            raise
+        if len(self._kept) < KEPT_READERS and not connection.invalidated:
+            self._kept.append((connection, since))
+        else:
+            connection.close()
+
+    def _release_kept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._kept.pop()
+            except IndexError:
+                return
+            connection.close()
 
     @contextmanager
     def read(self, *, snapshot: bool = False) -> Iterator[Connection]:
@@ -75,6 +130,7 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection."""
+        self._release_kept()
         self.engine.dispose()
         if self.reader is not None:
             self.reader.dispose()
