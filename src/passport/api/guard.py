@@ -45,7 +45,7 @@ class Guard:
 
     @contextmanager
     def shared_reads(self, context: RequestContext) -> Iterator[None]:
-        """Let the request's reads share one reader connection (one pool checkout)."""
+        """Let the request's reads share one reader connection (kept between requests)."""
         with SharedReads(self.database) as shared:
             context.shared_reads = shared
             try:
