@@ -22,13 +22,14 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.run import (
     DEFAULT_POSTGRES_URL,
@@ -36,12 +37,14 @@ from bench.run import (
     ROOT,
     BenchError,
     _cpu_seconds,
+    _database,
     _machine,
     _measurement,
     _stop,
     _wait_until_up,
 )
 
+T = TypeVar("T")
 REQUESTS_LUA = ROOT / "bench" / "requests.lua"
 QUIET_CORES = 0.3  # CPU use by others (in cores) below which the machine counts as quiet
 QUIET_POLL_S = 20
@@ -516,6 +519,38 @@ def verdict(value: float, target: float) -> str:
         return "not measured"
     met = "met" if value >= target else "MISSED"
     return f"{value:.3f}x (target >= {target:.2f}x: {met})"
+
+
+def on_sqlite_home(
+    options: argparse.Namespace,
+    label: str,
+    packages: Sequence[str],
+    bench: Callable[[Path, str | None], T],
+) -> tuple[dict[str, Any], T] | None:
+    """Wait for a quiet machine, describe it, and run `bench(home, url)` on a temporary
+    SQLite home that `passport init` made. None (after saying why) if it could not run."""
+    quiet = wait_until_quiet(options.max_wait)
+    described = machine(packages)
+    described.update(quiet)
+    described["load_average_before"] = _load_averages()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="passport-bench-") as scratch:
+        home = Path(scratch) / "sqlite"
+        try:
+            with _database("sqlite", home, options.postgres_url) as (url, version):
+                described["sqlite_version"] = version
+                result = bench(home, url)
+        except BenchError as exc:
+            print(f"bench: {label} not measured: {exc}", file=sys.stderr)
+            return None
+    described["elapsed_s"] = round(time.monotonic() - started, 1)
+    described["load_after"] = f"{os.getloadavg()[0]:.2f}"
+    described["load_average_after"] = _load_averages()
+    return described, result
+
+
+def _load_averages() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def save(name: str, document: dict[str, Any], table: str, options: argparse.Namespace) -> None:

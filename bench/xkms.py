@@ -22,10 +22,7 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -43,17 +40,16 @@ from bench.harness import (
     counted,
     figure_rows,
     interleave,
-    machine,
     method_line,
+    on_sqlite_home,
     ratio,
     raw_load,
     save,
     verdict,
-    wait_until_quiet,
     write_records,
     wrk_load,
 )
-from bench.run import HOST, BenchError, _database, _server, server_settings
+from bench.run import HOST, BenchError, _server, server_settings
 from passport.config import Settings
 from passport.identity.audit import Actor
 from passport.services import Services
@@ -77,22 +73,16 @@ SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
 def main() -> int:
     """Run the XKMS benchmark; print and save its figures."""
     options = arguments(__doc__.split("\n", 1)[0]).parse_args()
-    quiet = wait_until_quiet(options.max_wait)
-    described = machine(["xmlsec", "lxml", "cryptography"])
-    described.update(quiet)
+    done = on_sqlite_home(
+        options,
+        "XKMS",
+        ["xmlsec", "lxml", "cryptography"],
+        lambda home, url: _bench(options, home, url),
+    )
+    if done is None:
+        return 1
+    described, (figures, facts) = done
     described["xmlsec_library"] = ".".join(str(part) for part in xmlsec.get_libxmlsec_version())
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="passport-bench-xkms-") as scratch:
-        home = Path(scratch) / "sqlite"
-        try:
-            with _database("sqlite", home, options.postgres_url) as (url, version):
-                described["sqlite_version"] = version
-                figures, facts = _bench(options, home, url)
-        except BenchError as exc:
-            print(f"bench: XKMS not measured: {exc}", file=sys.stderr)
-            return 1
-    described["elapsed_s"] = round(time.monotonic() - started, 1)
-    described["load_after"] = f"{os.getloadavg()[0]:.2f}"
     service_raw = f"xmlsec RSA-{facts['service_key_bits']}"
     ratios = {
         f"Locate/{service_raw}": ratio(figures, SECTION, "Locate", service_raw),

@@ -44,10 +44,8 @@ import argparse
 import base64
 import itertools
 import math
-import os
 import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -70,15 +68,14 @@ from bench.harness import (
     counted,
     figure_rows,
     interleave,
-    machine,
     method_line,
+    on_sqlite_home,
     raw_load,
     save,
-    wait_until_quiet,
     write_records,
     wrk_load,
 )
-from bench.run import HOST, BenchError, _database, _server, server_settings
+from bench.run import HOST, BenchError, _server, server_settings
 from bench.xkms import SOAP_HEADERS, SUCCESS, _expect, _post, _unsigned, _verify_result_signature
 from passport.config import Settings
 from passport.identity.audit import Actor
@@ -120,24 +117,16 @@ def main() -> int:
     parser = arguments(__doc__.split("\n", 1)[0])
     parser.set_defaults(connections=CONNECTIONS)
     options = parser.parse_args()
-    quiet = wait_until_quiet(options.max_wait)
-    described = machine(["xmlsec", "lxml", "cryptography"])
-    described.update(quiet)
-    described["load_average_before"] = _loads()
+    done = on_sqlite_home(
+        options,
+        "XKMS KRSS",
+        ["xmlsec", "lxml", "cryptography"],
+        lambda home, url: _bench(options, home, url),
+    )
+    if done is None:
+        return 1
+    described, (figures, facts) = done
     described["xmlsec_library"] = ".".join(str(part) for part in xmlsec.get_libxmlsec_version())
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="passport-bench-krss-") as scratch:
-        home = Path(scratch) / "sqlite"
-        try:
-            with _database("sqlite", home, options.postgres_url) as (url, version):
-                described["sqlite_version"] = version
-                figures, facts = _bench(options, home, url)
-        except BenchError as exc:
-            print(f"bench: XKMS KRSS not measured: {exc}", file=sys.stderr)
-            return 1
-    described["elapsed_s"] = round(time.monotonic() - started, 1)
-    described["load_after"] = f"{os.getloadavg()[0]:.2f}"
-    described["load_average_after"] = _loads()
     summary = _summary(figures, facts)
     table = _table(figures, summary, facts, described, options)
     print(table)
@@ -148,10 +137,6 @@ def main() -> int:
         options,
     )
     return 0
-
-
-def _loads() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 # Requests ---------------------------------------------------------------------------------
