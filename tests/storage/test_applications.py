@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
@@ -181,3 +183,33 @@ def test_name_of_255_characters_is_accepted_on_every_backend(
 
 def test_check_origin_is_usable_alone() -> None:
     assert check_origin("HTTPS://Example.COM") == "https://example.com"
+
+
+def test_parallel_adds_of_one_name_create_one_application(
+    applications: ApplicationService, database: Database
+) -> None:
+    # On PostgreSQL and MariaDB (READ COMMITTED) the name check and the insert are two
+    # statements: without serialising the adds, parallel ones could all pass the check.
+    # Several rounds, since one round may happen not to interleave.
+    attempts = 12
+    names = ["Docs", "Wiki", "Mail", "Chat"]
+    for name in names:
+        start = threading.Barrier(attempts)
+
+        def add(spelling: str, start: threading.Barrier = start) -> str:
+            start.wait()
+            try:
+                applications.add(spelling)
+            except Conflict:
+                return "conflict"
+            return "added"
+
+        spellings = [name if n % 2 else name.upper() for n in range(attempts)]
+        with ThreadPoolExecutor(attempts) as pool:
+            outcomes = list(pool.map(add, spellings))
+        assert sorted(outcomes) == ["added"] + ["conflict"] * (attempts - 1), name
+    with database.read() as connection:
+        stored = connection.execute(select(application_info.c.name)).scalars().all()
+    assert sorted(name.casefold() for name in stored) == sorted(
+        name.casefold() for name in [*names, "Passport"]
+    )

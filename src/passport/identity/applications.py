@@ -245,6 +245,7 @@ class ApplicationService:
         checked_origins = sorted({check_origin(origin) for origin in origins})
         secret = new_token()
         with self.database.write() as connection:
+            _serialise_adds(connection)
             # Compared in Python: SQLite's lower() folds ASCII only, so 'Ärzte' would pass
             # 'ärzte' there. Applications are few, and adding one is rare.
             folded = name.casefold()
@@ -271,6 +272,23 @@ class ApplicationService:
         with self.database.write() as connection:
             application_id = _insert_application(connection, PASSPORT_APPLICATION, None)
         return Application(application_id, PASSPORT_APPLICATION), True
+
+
+def _serialise_adds(connection: Connection) -> None:
+    """Make parallel adds take turns, so that each one's name check sees the others' rows.
+
+    SQLite's write transaction already holds the database's write lock. PostgreSQL and
+    MariaDB read committed rows afresh at each statement: once an add holds the lock on
+    the `Passport` row (which `passport init` makes and nothing deletes), the next add
+    waits for it to commit, and its name check that follows sees the new row.
+    """
+    if connection.dialect.name == "sqlite":
+        return
+    connection.execute(
+        select(application_info.c.applicationid)
+        .where(application_info.c.name == PASSPORT_APPLICATION)
+        .with_for_update()
+    ).all()
 
 
 def _insert_application(connection: Connection, name: str, secret_hash: str | None) -> int:
