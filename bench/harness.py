@@ -549,6 +549,19 @@ def on_sqlite_home(
     return described, result
 
 
+def on_xkms_home(
+    options: argparse.Namespace, label: str, bench: Callable[[Path, str | None], T]
+) -> tuple[dict[str, Any], T] | None:
+    """on_sqlite_home for an XKMS benchmark: the machine described with its XML stack."""
+    import xmlsec  # noqa: PLC0415 - only the XKMS benchmarks need it
+
+    done = on_sqlite_home(options, label, ["xmlsec", "lxml", "cryptography"], bench)
+    if done is not None:
+        version = xmlsec.get_libxmlsec_version()
+        done[0]["xmlsec_library"] = ".".join(str(part) for part in version)
+    return done
+
+
 def _load_averages() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 

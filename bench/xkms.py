@@ -41,7 +41,7 @@ from bench.harness import (
     figure_rows,
     interleave,
     method_line,
-    on_sqlite_home,
+    on_xkms_home,
     ratio,
     raw_load,
     save,
@@ -73,16 +73,10 @@ SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
 def main() -> int:
     """Run the XKMS benchmark; print and save its figures."""
     options = arguments(__doc__.split("\n", 1)[0]).parse_args()
-    done = on_sqlite_home(
-        options,
-        "XKMS",
-        ["xmlsec", "lxml", "cryptography"],
-        lambda home, url: _bench(options, home, url),
-    )
+    done = on_xkms_home(options, "XKMS", lambda home, url: _bench(options, home, url))
     if done is None:
         return 1
     described, (figures, facts) = done
-    described["xmlsec_library"] = ".".join(str(part) for part in xmlsec.get_libxmlsec_version())
     service_raw = f"xmlsec RSA-{facts['service_key_bits']}"
     ratios = {
         f"Locate/{service_raw}": ratio(figures, SECTION, "Locate", service_raw),

@@ -69,7 +69,7 @@ from bench.harness import (
     figure_rows,
     interleave,
     method_line,
-    on_sqlite_home,
+    on_xkms_home,
     raw_load,
     save,
     write_records,
@@ -117,16 +117,10 @@ def main() -> int:
     parser = arguments(__doc__.split("\n", 1)[0])
     parser.set_defaults(connections=CONNECTIONS)
     options = parser.parse_args()
-    done = on_sqlite_home(
-        options,
-        "XKMS KRSS",
-        ["xmlsec", "lxml", "cryptography"],
-        lambda home, url: _bench(options, home, url),
-    )
+    done = on_xkms_home(options, "XKMS KRSS", lambda home, url: _bench(options, home, url))
     if done is None:
         return 1
     described, (figures, facts) = done
-    described["xmlsec_library"] = ".".join(str(part) for part in xmlsec.get_libxmlsec_version())
     summary = _summary(figures, facts)
     table = _table(figures, summary, facts, described, options)
     print(table)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from postgres_restart import backend_pids, end_backends
 from sqlalchemy import bindparam, func, insert, literal_column, select, text, union
 from sqlalchemy.exc import DBAPIError
 
@@ -111,13 +112,8 @@ def test_a_lost_server_invalidates_the_pool_and_the_next_read_reconnects(
     # server restart): one request fails, the next ones get fresh connections.
     prepared = PreparedStatement(select(func.count()).select_from(user_account))
     with database.read() as first, database.read() as second:
-        pids = [
-            connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            for connection in (first, second)
-        ]
-    with database.engine.connect() as killer:
-        for pid in pids:
-            killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        pids = backend_pids([first, second])
+    end_backends(database, pids)
 
     with database.read() as connection, pytest.raises(DBAPIError) as raised:
         prepared.rows(connection, {})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from postgres_restart import backend_pids, end_backends
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -109,13 +110,8 @@ def test_dispose_closes_the_kept_connections(database: Database) -> None:
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_after_a_lost_server_one_read_fails_and_the_next_reconnects(database: Database) -> None:
     with database.quick_read() as first, database.quick_read() as second:
-        pids = [
-            connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            for connection in (first, second)
-        ]
-    with database.engine.connect() as killer:
-        for pid in pids:
-            killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        pids = backend_pids([first, second])
+    end_backends(database, pids)
     with pytest.raises(DBAPIError) as raised:
         _read(database)
     assert raised.value.connection_invalidated is True
