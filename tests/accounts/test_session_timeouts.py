@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -100,6 +101,56 @@ async def test_the_timeouts_follow_the_settings(
     assert await busy.logged_in()
     clock.advance(minutes=3)
     assert not await busy.logged_in()
+
+
+async def test_a_shorter_absolute_timeout_also_ends_sessions_opened_before_it(
+    make_client: ClientMaker, accounts: Accounts, clock: ManualClock
+) -> None:
+    # Opened under the default 12 hours; then the node runs with a 1-hour limit.
+    docs = accounts.application("Docs")
+    alice = accounts.user("alice", password=None)
+    opened = clock.now()
+    cookie = accounts.session(alice)
+    token = accounts.session(alice, application_id=docs.application.id)
+    http = await make_client(session_absolute_hours=1)
+    browser = Browser(http, token=cookie)
+
+    async def validated() -> dict[str, object]:
+        response = await http.post(
+            "/Session/validate", json={"token": token}, auth=basic_auth(docs)
+        )
+        data: dict[str, object] = response.json()["Data"]
+        return data
+
+    for _ in range(3):  # used every 19 minutes, up to 57 minutes after opening
+        clock.advance(minutes=19)
+        assert await browser.logged_in()
+        assert (await validated())["Valid"] is True
+    clock.advance(minutes=2, seconds=59)  # 59:59 after opening
+    assert await browser.logged_in()
+    answer = await validated()
+    assert answer["Valid"] is True
+    one_hour = (opened + timedelta(hours=1)).isoformat(timespec="seconds") + "Z"
+    assert answer["ExpiresAt"] == one_hour  # not the 12 hours it was opened with
+    clock.advance(seconds=1)
+    assert not await browser.logged_in()
+    assert (await validated())["Valid"] is False
+
+
+async def test_a_longer_absolute_timeout_keeps_the_expiry_a_session_was_opened_with(
+    make_client: ClientMaker, accounts: Accounts, clock: ManualClock
+) -> None:
+    cookie = accounts.session(accounts.user("alice", password=None))  # 12 hours
+    browser = Browser(await make_client(session_absolute_hours=24), token=cookie)
+
+    for _ in range(35):  # every 20 minutes, up to 11 h 40 min
+        clock.advance(minutes=20)
+        assert await browser.logged_in()
+    clock.advance(minutes=19, seconds=59)
+    assert await browser.logged_in()
+    clock.advance(seconds=1)
+
+    assert not await browser.logged_in()
 
 
 async def test_a_failed_last_seen_write_leaves_the_answer_and_is_logged(

@@ -54,9 +54,9 @@ from passport.storage.tables import application_info, login_session, user_accoun
 _NO_TEXT = cast(null(), String())
 _NO_NUMBER = cast(null(), Integer())
 _NO_TIME = cast(null(), DateTime())
-# The columns a membership row leaves empty: id, user_id, application_id, last_seen_at,
-# expires_at.
-_NO_SESSION = (_NO_NUMBER, _NO_NUMBER, _NO_NUMBER, _NO_TIME, _NO_TIME)
+# The columns a membership row leaves empty: id, user_id, application_id, created_at,
+# last_seen_at, expires_at.
+_NO_SESSION = (_NO_NUMBER, _NO_NUMBER, _NO_NUMBER, _NO_TIME, _NO_TIME, _NO_TIME)
 
 _TOKEN_USER = (
     select(login_session.c.user_id)
@@ -72,6 +72,7 @@ _SESSION = (
         login_session.c.id.label("id"),
         login_session.c.user_id.label("user_id"),
         login_session.c.application_id.label("application_id"),
+        login_session.c.created_at.label("created_at"),
         login_session.c.last_seen_at.label("last_seen_at"),
         login_session.c.expires_at.label("expires_at"),
     )
@@ -86,6 +87,7 @@ _APPLICATION = select(
     application_info.c.applicationid.label("id"),
     _NO_NUMBER.label("user_id"),
     _NO_NUMBER.label("application_id"),
+    _NO_TIME.label("created_at"),
     _NO_TIME.label("last_seen_at"),
     _NO_TIME.label("expires_at"),
 ).where(application_info.c.applicationid == bindparam("application_id"))
@@ -186,11 +188,12 @@ class SessionChecker:
             row_id,
             user_id,
             app_id,
+            created,
             last_seen,
             expires,
         ) in rows:
             if kind == -1:
-                stored = StoredSession(row_id, user_id, first, app_id, last_seen, expires)
+                stored = StoredSession(row_id, user_id, first, app_id, created, last_seen, expires)
                 session = self.sessions.live(stored, application_id=application_id, defer=defer)
                 if session is None:
                     break

@@ -74,6 +74,7 @@ class StoredSession:
     user_id: int
     username: str
     application_id: int | None
+    created_at: datetime
     last_seen_at: datetime
     expires_at: datetime
 
@@ -101,6 +102,7 @@ class SessionService:
                 login_session.c.id,
                 login_session.c.user_id,
                 login_session.c.application_id,
+                login_session.c.created_at,
                 login_session.c.last_seen_at,
                 login_session.c.expires_at,
                 user_account.c.username,
@@ -165,7 +167,13 @@ class SessionService:
         if row is None:
             return None
         stored = StoredSession(
-            row.id, row.user_id, row.username, row.application_id, row.last_seen_at, row.expires_at
+            row.id,
+            row.user_id,
+            row.username,
+            row.application_id,
+            row.created_at,
+            row.last_seen_at,
+            row.expires_at,
         )
         return self.live(stored, application_id=application_id, defer=defer)
 
@@ -176,11 +184,17 @@ class SessionService:
         application_id: int | None,
         defer: Callable[[Callable[[], None]], None] | None = None,
     ) -> Session | None:
-        """The session a row describes if it is live and of this application, else None."""
+        """The session a row describes if it is live and of this application, else None.
+
+        Both timeouts are those of the current settings: a shorter absolute timeout also
+        ends the sessions opened before it was set (their own expiry stays the limit when
+        the setting grows).
+        """
         if stored.application_id != application_id:
             return None
         now = self.clock.now()
-        if now >= stored.expires_at or now - stored.last_seen_at >= self.idle:
+        expires = min(stored.expires_at, stored.created_at + self.absolute)
+        if now >= expires or now - stored.last_seen_at >= self.idle:
             return None
         if now - stored.last_seen_at >= TOUCH_INTERVAL:
             touch = partial(self._touch, stored.id, stored.last_seen_at, now)
@@ -193,7 +207,7 @@ class SessionService:
             stored.user_id,
             stored.username,
             stored.application_id,
-            min(stored.expires_at, now + self.idle),
+            min(expires, now + self.idle),
         )
 
     def _touch(self, session_id: int, seen: datetime, now: datetime) -> None:
