@@ -24,6 +24,8 @@ from pydantic_settings import (
 DEFAULT_HOME = Path("var")
 SETTINGS_FILE = "passport.toml"
 SECRET_FIELDS = frozenset({"database_url"})
+# RSA sizes the XKMS service signing key may have.
+SERVICE_KEY_SIZES = (2048, 3072, 4096)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Drivers Passport runs with, per backend; storage.engine uses psycopg 3 and PyMySQL.
 _DRIVERS = {
@@ -152,6 +154,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="SHA-256 fingerprints (hex) of client keys whose signed requests count",
     )
+    xkms_service_key_bits: int = Field(
+        default=3072,
+        description="Size of the RSA key that signs XKMS results, made by `passport init` "
+        "and `passport keys rotate` (a smaller key signs faster)",
+    )
     xkms_generated_key_bits: int = Field(
         default=2048, ge=2048, le=8192, description="Size of the RSA keys Passport generates"
     )
@@ -244,6 +251,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must be an IP address such as 127.0.0.1, 0.0.0.0 or :: (not a host name)"
             ) from None
+        return value
+
+    @field_validator("xkms_service_key_bits")
+    @classmethod
+    def _check_service_key_bits(cls, value: int) -> int:
+        if value not in SERVICE_KEY_SIZES:
+            sizes = ", ".join(str(size) for size in SERVICE_KEY_SIZES)
+            raise ValueError(f"must be one of {sizes}")
         return value
 
     @field_validator("forwarded_allow_ips")

@@ -19,7 +19,7 @@ from cli_helpers import (
 )
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from passport.storage.migrate import head_revision
@@ -171,6 +171,47 @@ def test_init_with_own_certificate_setting_writes_no_tls_files(
     assert not (home / "tls").exists()
     assert not (tmp_path / "mine.key").exists()
     assert f"your TLS certificate {tmp_path / 'mine.crt'} (init writes none)" in result.stdout
+
+
+def _service_key_bits(home: Path) -> int:
+    key = serialization.load_pem_private_key(
+        (home / "xkms" / "service-key.pem").read_bytes(), password=None
+    )
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key.key_size
+
+
+def test_init_makes_an_rsa_3072_service_key_by_default(cli: Cli, home: Path) -> None:
+    result = cli("init")
+
+    assert result.exit_code == 0, result.output
+    assert _service_key_bits(home) == 3072
+    assert f"XKMS service signing key {home / 'xkms' / 'service-key.pem'} (RSA-3072," in (
+        result.stdout
+    )
+
+
+def test_init_makes_the_service_key_of_the_configured_size(
+    cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PASSPORT_XKMS_SERVICE_KEY_BITS", "2048")
+
+    result = cli("init")
+
+    assert result.exit_code == 0, result.output
+    assert _service_key_bits(home) == 2048
+    assert "(RSA-2048, mode 0600)" in result.stdout
+
+
+def test_init_refuses_a_service_key_size_it_does_not_offer_and_makes_nothing(
+    cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PASSPORT_XKMS_SERVICE_KEY_BITS", "1024")
+
+    result = cli("init")
+
+    assert_one_line_error(result, "PASSPORT_XKMS_SERVICE_KEY_BITS", "2048, 3072, 4096")
+    assert not home.exists()
 
 
 @pytest.mark.parametrize("server", ["postgresql", "mysql"])

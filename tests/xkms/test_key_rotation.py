@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
@@ -174,3 +176,21 @@ def test_the_keys_commands_rotate_list_and_retire(
     assert again.exit_code != 0
     assert "no previous key" in again.output
     assert "Traceback" not in again.output
+
+
+def test_a_rotated_service_key_has_the_configured_size(
+    sample_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PASSPORT_HOME", str(sample_settings.home))
+    monkeypatch.setenv("PASSPORT_XKMS_SERVICE_KEY_BITS", "2048")
+    key_path, _ = service_key_paths(sample_settings.home)
+
+    def bits() -> int:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        assert isinstance(key, rsa.RSAPrivateKey)
+        return key.key_size
+
+    assert bits() == 3072  # made with the default
+    rotated = CliRunner().invoke(main, ["keys", "rotate", "--service"])
+    assert rotated.exit_code == 0, rotated.output
+    assert bits() == 2048

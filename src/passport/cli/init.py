@@ -153,10 +153,11 @@ def _make_xkms_keys(settings: Settings, report: Report) -> None:
     made = create_data_key(data_key)
     report.add(made=made, item=f"XKMS data key {data_key}" + (" (mode 0600)" if made else ""))
     key_path, cert_path = service_key_paths(settings.home)
-    made = create_service_key(settings.home)
+    made = create_service_key(settings.home, bits=settings.xkms_service_key_bits)
     report.add(
         made=made,
-        item=f"XKMS service signing key {key_path} (mode 0600) and certificate {cert_path}"
+        item=f"XKMS service signing key {key_path} (RSA-{settings.xkms_service_key_bits}, "
+        f"mode 0600) and certificate {cert_path}"
         if made
         else f"XKMS service signing key {key_path}",
     )

@@ -31,10 +31,12 @@ def keys_list() -> None:
 @click.option("--ca", "kinds", flag_value="ca", help="Only the CA.")
 def keys_rotate(kinds: str | None) -> None:
     """Make new keys: the newest signs, the previous ones still count until retired."""
-    home = load_settings().home
+    settings = load_settings()
     for kind in (kinds,) if kinds else keyring.KINDS:
         try:
-            old, new = keyring.rotate(home, kind)
+            old, new = keyring.rotate(
+                settings.home, kind, service_key_bits=settings.xkms_service_key_bits
+            )
         except (FileNotFoundError, ServiceKeyError) as exc:
             raise CommandError(
                 f"no current {kind} key to rotate ({exc}): run `passport init`"

@@ -17,7 +17,7 @@ from pathlib import Path
 from cryptography import x509
 
 from passport.xkms.ca import CertificateAuthority, ca_paths, create_ca
-from passport.xkms.service_keys import create_service_key, service_key_paths
+from passport.xkms.service_keys import SERVICE_KEY_BITS, create_service_key, service_key_paths
 
 KINDS = ("service", "ca")
 
@@ -46,7 +46,7 @@ class KeyEntry:
     current: bool
 
 
-def rotate(home: Path, kind: str) -> tuple[str, str]:
+def rotate(home: Path, kind: str, *, service_key_bits: int = SERVICE_KEY_BITS) -> tuple[str, str]:
     """Move the current key of `kind` aside and make a new one; (old serial, new serial)."""
     key_path, cert_path = _current(home, kind)
     old = _serial(cert_path)
@@ -55,7 +55,7 @@ def rotate(home: Path, kind: str) -> tuple[str, str]:
     shutil.move(key_path, folder / f"{kind}-{old}-key.pem")
     shutil.move(cert_path, folder / f"{kind}-{old}-cert.pem")
     if kind == "service":
-        create_service_key(home)
+        create_service_key(home, bits=service_key_bits)
     else:
         create_ca(home)
     return old, _serial(cert_path)

@@ -39,14 +39,16 @@ class ServiceKeyError(Exception):
     """The service key is missing or unreadable; the message says what to do."""
 
 
-def create_service_key(home: Path, common_name: str = "Passport XKMS service") -> bool:
+def create_service_key(
+    home: Path, *, bits: int = SERVICE_KEY_BITS, common_name: str = "Passport XKMS service"
+) -> bool:
     """Write a new RSA key (0600) and a self-signed certificate unless they exist."""
     key_path, cert_path = service_key_paths(home)
     return create_self_signed(
         key_path,
         cert_path,
         common_name=common_name,
-        key_bits=SERVICE_KEY_BITS,
+        key_bits=bits,
         days=SERVICE_CERT_DAYS,
         usage=key_usage("digital_signature", "content_commitment"),
     )
