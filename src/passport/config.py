@@ -24,8 +24,9 @@ from pydantic_settings import (
 DEFAULT_HOME = Path("var")
 SETTINGS_FILE = "passport.toml"
 SECRET_FIELDS = frozenset({"database_url"})
-# RSA sizes the XKMS service signing key may have.
+# RSA sizes the XKMS service signing key may have, and the one it has unless set.
 SERVICE_KEY_SIZES = (2048, 3072, 4096)
+DEFAULT_SERVICE_KEY_BITS = 3072
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Drivers Passport runs with, per backend; storage.engine uses psycopg 3 and PyMySQL.
 _DRIVERS = {
@@ -155,7 +156,7 @@ class Settings(BaseSettings):
         description="SHA-256 fingerprints (hex) of client keys whose signed requests count",
     )
     xkms_service_key_bits: int = Field(
-        default=3072,
+        default=DEFAULT_SERVICE_KEY_BITS,
         description="Size of the RSA key that signs XKMS results, made by `passport init` "
         "and `passport keys rotate` (a smaller key signs faster)",
     )

@@ -12,7 +12,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-SERVICE_KEY_BITS = 3072
+from passport.config import DEFAULT_SERVICE_KEY_BITS
+
+SERVICE_KEY_BITS = DEFAULT_SERVICE_KEY_BITS
 SERVICE_CERT_DAYS = 3 * 365
 
 
