@@ -7,10 +7,11 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Integer, Row, Select, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Integer, Select, and_, bindparam, insert, select, update
 
+from passport.storage.prepared import PreparedStatement
 from passport.storage.tables import user_account, xkms_binding_use, xkms_key_binding
 from passport.xkms.passcodes import UseKeyWith
 
@@ -105,11 +106,12 @@ def _find_statement(
     include_revoked: bool,
     usage_codes: tuple[str, ...],
     pairs: int,
-) -> Select[Any]:
+) -> PreparedStatement:
     """The Locate/Validate query of one shape, built once (building it per request with
     SQLAlchemy had cost more than running it: 0.7-0.9 ms of CPU per Locate). A shape is
     which criteria are given, the KeyUsage codes and the number of UseKeyWith pairs; the
-    cache keeps the 128 most recent, so odd requests cannot grow it.
+    cache keeps the 128 most recent, so odd requests cannot grow it. It runs on the
+    driver's cursor (storage/prepared.py), which saves SQLAlchemy's execution per Locate.
 
     One statement: the matching bindings (at most `limit`, oldest first) joined with their
     UseKeyWith pairs, so it sees one snapshot without a transaction around two queries.
@@ -134,7 +136,7 @@ def _find_statement(
                 )
             )
         )
-    return _with_uses(matching.limit(bindparam("limit", type_=Integer())))
+    return PreparedStatement(_with_uses(matching.limit(bindparam("limit", type_=Integer()))))
 
 
 def _with_uses(matching: Select[Any]) -> Select[Any]:
@@ -155,12 +157,47 @@ def _with_uses(matching: Select[Any]) -> Select[Any]:
     )
 
 
-_BY_BINDING_ID = _with_uses(
-    select(xkms_key_binding.c.id).where(xkms_key_binding.c.binding_id == bindparam("binding_id"))
+class _BindingRow(NamedTuple):
+    """A row of a `_with_uses` statement: a binding, its owner, one UseKeyWith pair."""
+
+    id: int
+    binding_id: str
+    user_id: int | None
+    passcode_id: int | None
+    key_fingerprint: str
+    public_key: str
+    key_name: str | None
+    key_usages: str
+    not_before: datetime
+    not_after: datetime | None
+    revocation_code_identifier: str | None
+    revoked_at: datetime | None
+    created_at: datetime
+    private_key_escrow: str | None
+    username: str | None
+    locked: bool | None
+    use_application: str | None
+    use_identifier: str | None
+
+
+_SELECTED = tuple(
+    column.name for column in _with_uses(select(xkms_key_binding.c.id)).selected_columns
 )
-_ALL = _with_uses(select(xkms_key_binding.c.id))
-_OF_USER = _with_uses(
-    select(xkms_key_binding.c.id).where(xkms_key_binding.c.user_id == bindparam("user_id"))
+if _BindingRow._fields != _SELECTED:  # pragma: no cover - a table changed without this class
+    raise RuntimeError(f"_BindingRow does not match the binding statement's columns {_SELECTED}")
+
+_BY_BINDING_ID = PreparedStatement(
+    _with_uses(
+        select(xkms_key_binding.c.id).where(
+            xkms_key_binding.c.binding_id == bindparam("binding_id")
+        )
+    )
+)
+_ALL = PreparedStatement(_with_uses(select(xkms_key_binding.c.id)))
+_OF_USER = PreparedStatement(
+    _with_uses(
+        select(xkms_key_binding.c.id).where(xkms_key_binding.c.user_id == bindparam("user_id"))
+    )
 )
 
 
@@ -221,18 +258,18 @@ class BindingStore:
         for number, pair in enumerate(query.use_key_with):
             parameters[f"application_{number}"] = pair.application
             parameters[f"identifier_{number}"] = pair.identifier
-        return _grouped(connection.execute(statement, parameters))
+        return _grouped(statement.rows(connection, parameters))
 
     def by_binding_id(self, connection: Connection, binding_id: str) -> StoredBinding | None:
         """The binding with this KeyBinding Id, or None."""
-        found = _grouped(connection.execute(_BY_BINDING_ID, {"binding_id": binding_id}))
+        found = _grouped(_BY_BINDING_ID.rows(connection, {"binding_id": binding_id}))
         return found[0] if found else None
 
     def for_user(self, connection: Connection, user_id: int | None) -> list[StoredBinding]:
         """Every binding (revoked too) of one user, or of everyone when None."""
         if user_id is None:
-            return _grouped(connection.execute(_ALL))
-        return _grouped(connection.execute(_OF_USER, {"user_id": user_id}))
+            return _grouped(_ALL.rows(connection, {}))
+        return _grouped(_OF_USER.rows(connection, {"user_id": user_id}))
 
     def revoke(self, connection: Connection, row_id: int, now: datetime) -> bool:
         """Revoke a binding, atomically: of two concurrent revokes exactly one returns True."""
@@ -255,17 +292,18 @@ class BindingStore:
         return bool(renewed == 1)
 
 
-def _grouped(rows: Iterable[Row[Any]]) -> list[StoredBinding]:
+def _grouped(rows: Iterable[tuple[Any, ...]]) -> list[StoredBinding]:
     """Bindings from the rows of a `_with_uses` statement, their pairs gathered in order."""
-    found: dict[int, tuple[Row[Any], list[UseKeyWith]]] = {}
-    for row in rows:
+    found: dict[int, tuple[_BindingRow, list[UseKeyWith]]] = {}
+    for values in rows:
+        row = _BindingRow._make(values)
         _, uses = found.setdefault(row.id, (row, []))
-        if row.use_application is not None:
+        if row.use_application is not None and row.use_identifier is not None:
             uses.append(UseKeyWith(row.use_application, row.use_identifier))
     return [_stored(row, tuple(uses)) for row, uses in found.values()]
 
 
-def _stored(r: Row[Any], uses: tuple[UseKeyWith, ...]) -> StoredBinding:
+def _stored(r: _BindingRow, uses: tuple[UseKeyWith, ...]) -> StoredBinding:
     code = r.revocation_code_identifier
     return StoredBinding(
         id=r.id,

@@ -85,7 +85,7 @@ class Kiss:
         if element is None:
             raise Failure(f"{request.kind} has no QueryKeyBinding")
         query = binding_query(parse_key_binding(element), include_revoked=include_revoked)
-        with self.database.read() as connection:  # one statement: one snapshot
+        with self.database.quick_read() as connection:  # one statement: one snapshot
             return self.store.find(connection, query)
 
     def locate(self, request: Request, service: str) -> Element:
