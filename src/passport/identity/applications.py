@@ -278,16 +278,18 @@ def _serialise_adds(connection: Connection) -> None:
     """Make parallel adds take turns, so that each one's name check sees the others' rows.
 
     SQLite's write transaction already holds the database's write lock. PostgreSQL and
-    MariaDB read committed rows afresh at each statement: once an add holds the lock on
-    the `Passport` row (which `passport init` makes and nothing deletes), the next add
-    waits for it to commit, and its name check that follows sees the new row.
+    MariaDB (both at READ COMMITTED, see storage/engine.py) read committed rows afresh at
+    each statement: once an add holds the lock on the `Passport` row (which `passport
+    init` makes and nothing deletes), the next add waits for it to commit, and its name
+    check that follows sees the new row. On PostgreSQL the lock is FOR NO KEY UPDATE, so
+    rows that merely refer to the Passport application (grants, sessions) do not wait.
     """
     if connection.dialect.name == "sqlite":
         return
     connection.execute(
         select(application_info.c.applicationid)
         .where(application_info.c.name == PASSPORT_APPLICATION)
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).all()
 
 

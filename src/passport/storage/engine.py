@@ -64,6 +64,9 @@ def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> E
     kwargs["max_overflow"] = pool_size
     kwargs["pool_recycle"] = 3600
     if backend in ("postgresql", "postgres"):
+        # Whatever the server's default: checks that lock a row first, then read, rely on
+        # each statement seeing the rows committed before it.
+        kwargs["isolation_level"] = "READ COMMITTED"
         kwargs["connect_args"] = {
             "connect_timeout": CONNECT_TIMEOUT_S,
             "keepalives": 1,
