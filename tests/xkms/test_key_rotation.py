@@ -194,3 +194,14 @@ def test_a_rotated_service_key_has_the_configured_size(
     rotated = CliRunner().invoke(main, ["keys", "rotate", "--service"])
     assert rotated.exit_code == 0, rotated.output
     assert bits() == 2048
+
+
+def test_a_rotation_to_a_size_not_offered_moves_nothing(sample_settings: Settings) -> None:
+    key_path, cert_path = service_key_paths(sample_settings.home)
+    before = key_path.read_bytes(), cert_path.read_bytes()
+
+    with pytest.raises(ValueError, match="not 1024"):
+        keyring.rotate(sample_settings.home, "service", service_key_bits=1024)
+
+    assert (key_path.read_bytes(), cert_path.read_bytes()) == before
+    assert [entry.current for entry in keyring.entries(sample_settings.home)].count(False) == 0

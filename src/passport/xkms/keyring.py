@@ -16,8 +16,13 @@ from pathlib import Path
 
 from cryptography import x509
 
+from passport.config import DEFAULT_SERVICE_KEY_BITS
 from passport.xkms.ca import CertificateAuthority, ca_paths, create_ca
-from passport.xkms.service_keys import SERVICE_KEY_BITS, create_service_key, service_key_paths
+from passport.xkms.service_keys import (
+    check_service_key_bits,
+    create_service_key,
+    service_key_paths,
+)
 
 KINDS = ("service", "ca")
 
@@ -46,8 +51,11 @@ class KeyEntry:
     current: bool
 
 
-def rotate(home: Path, kind: str, *, service_key_bits: int = SERVICE_KEY_BITS) -> tuple[str, str]:
+def rotate(
+    home: Path, kind: str, *, service_key_bits: int = DEFAULT_SERVICE_KEY_BITS
+) -> tuple[str, str]:
     """Move the current key of `kind` aside and make a new one; (old serial, new serial)."""
+    check_service_key_bits(service_key_bits)  # before anything is moved
     key_path, cert_path = _current(home, kind)
     old = _serial(cert_path)
     folder = previous_folder(home)

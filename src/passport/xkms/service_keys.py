@@ -12,9 +12,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from passport.config import DEFAULT_SERVICE_KEY_BITS
+from passport.config import DEFAULT_SERVICE_KEY_BITS, SERVICE_KEY_SIZES
 
-SERVICE_KEY_BITS = DEFAULT_SERVICE_KEY_BITS
 SERVICE_CERT_DAYS = 3 * 365
 
 
@@ -42,9 +41,13 @@ class ServiceKeyError(Exception):
 
 
 def create_service_key(
-    home: Path, *, bits: int = SERVICE_KEY_BITS, common_name: str = "Passport XKMS service"
+    home: Path,
+    *,
+    bits: int = DEFAULT_SERVICE_KEY_BITS,
+    common_name: str = "Passport XKMS service",
 ) -> bool:
     """Write a new RSA key (0600) and a self-signed certificate unless they exist."""
+    check_service_key_bits(bits)
     key_path, cert_path = service_key_paths(home)
     return create_self_signed(
         key_path,
@@ -54,6 +57,13 @@ def create_service_key(
         days=SERVICE_CERT_DAYS,
         usage=key_usage("digital_signature", "content_commitment"),
     )
+
+
+def check_service_key_bits(bits: int) -> None:
+    """ValueError unless `bits` is a size the service key may have."""
+    if bits not in SERVICE_KEY_SIZES:
+        sizes = ", ".join(str(size) for size in SERVICE_KEY_SIZES)
+        raise ValueError(f"a service key has {sizes} bits, not {bits}")
 
 
 def create_self_signed(
