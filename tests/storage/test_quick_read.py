@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from types import SimpleNamespace
+
 import pytest
 from postgres_restart import backend_pids, end_backends
 from sqlalchemy import event, func, select, text
@@ -87,7 +90,8 @@ def test_a_kept_connection_goes_back_to_the_pool_when_it_is_old(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [1000.0]
-    monkeypatch.setattr(database_module.time, "monotonic", lambda: now[0])
+    # Only the database module's clock: time.monotonic stays as it is everywhere else.
+    monkeypatch.setattr(database_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
     _read(database)
     now[0] += database_module.KEPT_READER_SECONDS - 1
     with Checkouts(database) as checkouts:
@@ -99,12 +103,12 @@ def test_a_kept_connection_goes_back_to_the_pool_when_it_is_old(
     assert checkouts.count == 1
 
 
-def test_dispose_closes_the_kept_connections(database: Database) -> None:
-    _read(database)
-    assert database.reader is not None
-    assert database.reader.pool.checkedout() == 1  # type: ignore[attr-defined]
+def test_dispose_gives_the_kept_connections_back(database: Database) -> None:
+    with database.quick_read() as first, database.quick_read() as second:
+        kept = [first, second]
+    assert not any(connection.closed for connection in kept)  # kept open for the next reads
     database.dispose()
-    assert database.reader.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert all(connection.closed for connection in kept)
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -116,3 +120,30 @@ def test_after_a_lost_server_one_read_fails_and_the_next_reconnects(database: Da
         _read(database)
     assert raised.value.connection_invalidated is True
     assert [_read(database) for _ in range(3)] == [0, 0, 0]
+
+
+def test_threads_reading_at_once_never_share_a_connection(database: Database) -> None:
+    # Requests on the event loop and in the threadpool take kept connections at once.
+    held: set[int] = set()
+    guard = threading.Lock()
+    shared: list[int] = []
+
+    def reads() -> None:
+        for _ in range(50):
+            with database.quick_read() as connection:
+                driver = id(connection.connection.dbapi_connection)
+                with guard:
+                    if driver in held:
+                        shared.append(driver)
+                    held.add(driver)
+                COUNT.rows(connection, {})
+                with guard:
+                    held.discard(driver)
+
+    threads = [threading.Thread(target=reads) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert shared == []
+    assert _read(database) == 0
