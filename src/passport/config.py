@@ -27,6 +27,16 @@ SECRET_FIELDS = frozenset({"database_url"})
 # RSA sizes the XKMS service signing key may have, and the one it has unless set.
 SERVICE_KEY_SIZES = (2048, 3072, 4096)
 DEFAULT_SERVICE_KEY_BITS = 3072
+
+
+def check_service_key_bits(bits: int) -> int:
+    """`bits` when the XKMS service key may have that size; ValueError otherwise."""
+    if bits not in SERVICE_KEY_SIZES:
+        sizes = ", ".join(str(size) for size in SERVICE_KEY_SIZES)
+        raise ValueError(f"must be one of {sizes}, not {bits}")
+    return bits
+
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Drivers Passport runs with, per backend; storage.engine uses psycopg 3 and PyMySQL.
 _DRIVERS = {
@@ -257,10 +267,7 @@ class Settings(BaseSettings):
     @field_validator("xkms_service_key_bits")
     @classmethod
     def _check_service_key_bits(cls, value: int) -> int:
-        if value not in SERVICE_KEY_SIZES:
-            sizes = ", ".join(str(size) for size in SERVICE_KEY_SIZES)
-            raise ValueError(f"must be one of {sizes}")
-        return value
+        return check_service_key_bits(value)
 
     @field_validator("forwarded_allow_ips")
     @classmethod

@@ -16,13 +16,9 @@ from pathlib import Path
 
 from cryptography import x509
 
-from passport.config import DEFAULT_SERVICE_KEY_BITS
+from passport.config import DEFAULT_SERVICE_KEY_BITS, check_service_key_bits
 from passport.xkms.ca import CertificateAuthority, ca_paths, create_ca
-from passport.xkms.service_keys import (
-    check_service_key_bits,
-    create_service_key,
-    service_key_paths,
-)
+from passport.xkms.service_keys import create_service_key, service_key_paths
 
 KINDS = ("service", "ca")
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from passport.config import DEFAULT_SERVICE_KEY_BITS, SERVICE_KEY_SIZES
+from passport.config import DEFAULT_SERVICE_KEY_BITS, check_service_key_bits
 
 SERVICE_CERT_DAYS = 3 * 365
 
@@ -57,13 +57,6 @@ def create_service_key(
         days=SERVICE_CERT_DAYS,
         usage=key_usage("digital_signature", "content_commitment"),
     )
-
-
-def check_service_key_bits(bits: int) -> None:
-    """ValueError unless `bits` is a size the service key may have."""
-    if bits not in SERVICE_KEY_SIZES:
-        sizes = ", ".join(str(size) for size in SERVICE_KEY_SIZES)
-        raise ValueError(f"a service key has {sizes} bits, not {bits}")
 
 
 def create_self_signed(
